@@ -263,6 +263,12 @@ http_resp_body(struct resp *p, int status, const char *type, const char *data, s
 int
 http_resp_json(struct resp *p, int status, const cJSON *v)
 {
+	return http_resp_json_as(p, status, v, "application/json");
+}
+
+int
+http_resp_json_as(struct resp *p, int status, const cJSON *v, const char *type)
+{
 	char *s;
 	int rc;
 
@@ -270,7 +276,7 @@ http_resp_json(struct resp *p, int status, const cJSON *v)
 		log_err("out of memory");
 		return -1;
 	}
-	rc = http_resp_body(p, status, "application/json", s, strlen(s));
+	rc = http_resp_body(p, status, type, s, strlen(s));
 	cJSON_free(s);
 	return rc;
 }

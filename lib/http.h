@@ -96,6 +96,8 @@ void	 http_resp_status(struct resp *p, int status);
 int	 http_resp_body(struct resp *p, int status, const char *type, const char *data, size_t len);
 /* Serialises v (not consumed) as the JSON body. */
 int	 http_resp_json(struct resp *p, int status, const cJSON *v);
+/* Same with another JSON media type (application/fhir+json). */
+int	 http_resp_json_as(struct resp *p, int status, const cJSON *v, const char *type);
 /* A plain text or HTML error page for browsers: message is escaped. */
 int	 http_resp_error_page(struct resp *p, int status, const char *title, const char *message);
 
