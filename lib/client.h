@@ -1,0 +1,79 @@
+/*
+ * client: registered clients (smart.clients) and client authentication
+ * at the token-family endpoints (RFC 6749 §2.3, §3.2.1).
+ *
+ * Methods: HTTP Basic (client_secret_basic; id and secret are
+ * form-urlencoded inside the base64, RFC 6749 §2.3.1), client_id and
+ * client_secret in the body (client_secret_post), and public clients
+ * (client_id only, when the client has no secret requirement).
+ * private_key_jwt plugs in here (client_assertion) when it lands; until
+ * then an assertion is refused as an unsupported method.  Using two
+ * methods at once is invalid_request.
+ *
+ * Secrets are checked against bcrypt hashes in constant time; never
+ * logged.  struct client is owned by the caller (client_free).
+ */
+#ifndef SMARTAUTH_CLIENT_H
+#define SMARTAUTH_CLIENT_H
+
+#include <cjson/cJSON.h>
+
+#include "form.h"
+#include "http.h"
+#include "oauth.h"
+
+struct client {
+	char	*id;
+	cJSON	*resource;		/* Aidbox shape without secret */
+	char	*secret_hash;		/* NULL: no secret */
+	int	 secret_required;
+	int	 active;
+	cJSON	*grant_types;		/* array of strings (borrowed from parsed row, owned here) */
+	cJSON	*redirect_uris;		/* array of strings */
+	char	*launch_uri;		/* NULL when none */
+	char	*scope;			/* NULL: any scope the server knows */
+	cJSON	*jwks;			/* NULL when none */
+	char	*jwks_uri;		/* NULL when none */
+	long	 access_token_expiration;	/* 0: server default */
+	long	 refresh_token_expiration;	/* 0: server default */
+	int	 refresh_token;		/* auth.authorization_code.refresh_token */
+};
+
+enum client_auth_method {
+	CLIENT_AUTH_NONE = 0,		/* public client */
+	CLIENT_AUTH_BASIC,
+	CLIENT_AUTH_POST,
+	CLIENT_AUTH_JWT
+};
+
+/*
+ * Loads a client by id.  Returns the client, or NULL: *missing is set when
+ * it does not exist (or is inactive), otherwise the database failed
+ * (db_unavailable() tells whether to answer 503).
+ */
+struct client	*client_load(const char *id, int *missing);
+void		 client_free(struct client *c);
+
+int		 client_has_grant(const struct client *c, const char *grant);
+/* 1 when uri equals a registered redirect URI exactly (RFC 9700 §4.1.3). */
+int		 client_redirect_registered(const struct client *c, const char *uri);
+/* 1 when secret matches the stored hash (bcrypt, constant-time compare). */
+int		 client_secret_ok(const struct client *c, const char *secret);
+
+/*
+ * Authenticates the client of a token-endpoint request whose form body is
+ * in r->fparams.  On success *out holds the client (owned), *method how it
+ * authenticated, and OAUTH_OK is returned.  Otherwise the OAuth error to
+ * answer with and *why a description (static text); OAUTH_INVALID_CLIENT
+ * means 401.  OAUTH_TEMPORARILY_UNAVAILABLE when the database is down.
+ */
+enum oauth_error client_authenticate(struct req *r, struct client **out,
+		    enum client_auth_method *method, const char **why);
+
+/*
+ * Parses an "Authorization: Basic" value into owned id and secret
+ * (percent-decoded).  0 on success, -1 when malformed.
+ */
+int		 client_parse_basic(const char *header, char **id, char **secret);
+
+#endif
