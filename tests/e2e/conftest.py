@@ -176,3 +176,21 @@ def web_prefixed(rundir, pg, bindir, keydir):
     w = Web(rundir, "fcgid", pg, bindir, keydir, prefix="/smart")
     yield w
     w.stop()
+
+
+@pytest.fixture(scope="session")
+def demo(pg):
+    """The demo data set (sql/demo.sql) loaded into the session's database."""
+    r = run(os.path.join(SCRIPTS, "migrate"), "--demo", pg.conninfo, check=False)
+    if r.returncode != 0:
+        raise RuntimeError("demo data failed:\n" + r.stdout + r.stderr)
+    return pg
+
+
+@pytest.fixture(scope="session")
+def server(rundir, demo, bindir, keydir):
+    """Apache + mod_fcgid (the default setup) with the demo data: for flow tests
+    that need one server; tests that must hold for every setup use `web`."""
+    w = Web(rundir, "fcgid", demo, bindir, keydir, prefix="")
+    yield w
+    w.stop()
