@@ -26,8 +26,9 @@ SELECT smart.put($json$
   "matcho": {"request-method": "get",
              "uri": "#^/fhir/[A-Za-z]+/[^/]+(/_history(/[^/]+)?)?$"}},
 
- {"resourceType": "AccessPolicy", "id": "practitioner-all", "engine": "allow", "roleName": "practitioner",
-  "description": "Practitioners: everything their app's SMART scopes allow."},
+ {"resourceType": "AccessPolicy", "id": "practitioner-all", "engine": "matcho", "roleName": "practitioner",
+  "matcho": {"uri": "#^/fhir(/|$)"},
+  "description": "Practitioners: the whole FHIR API, limited by their app's SMART scopes (not /rpc: EHR clients are linked explicitly)."},
 
  {"resourceType": "AccessPolicy", "id": "backend-clients", "engine": "matcho",
   "description": "Backend services (client_credentials): the FHIR API, limited by their system/ scopes.",

@@ -125,11 +125,11 @@ def keydir(rundir):
 class Web:
     """A real web server (Apache or lighttpd) serving the programs on 127.0.0.1."""
 
-    def __init__(self, rundir, mode, pg, bindir, keydir, prefix="", extra_conf=""):
+    def __init__(self, rundir, mode, pg, bindir, keydir, prefix="", extra_conf="", name=None):
         self.mode = mode
         self.prefix = prefix
         self.port = free_port()
-        self.dir = os.path.join(rundir, "web-" + mode + prefix.replace("/", "-"))
+        self.dir = os.path.join(rundir, "web-" + (name or mode + prefix.replace("/", "-")))
         os.makedirs(self.dir, exist_ok=True)
         self.base = f"http://127.0.0.1:{self.port}{prefix}"
         self.fhir_base = self.base + "/fhir"
@@ -191,6 +191,6 @@ def demo(pg):
 def server(rundir, demo, bindir, keydir):
     """Apache + mod_fcgid (the default setup) with the demo data: for flow tests
     that need one server; tests that must hold for every setup use `web`."""
-    w = Web(rundir, "fcgid", demo, bindir, keydir, prefix="")
+    w = Web(rundir, "fcgid", demo, bindir, keydir, name="server")
     yield w
     w.stop()

@@ -657,7 +657,9 @@ def test_default_policies_present(pg):
     assert own["matcho"] == {"request-method": "get",
                              "uri": "#^/fhir/[A-Za-z]+/[^/]+(/_history(/[^/]+)?)?$"}
     assert pg.query("SELECT engine, role_name FROM smart.access_policies WHERE id = 'practitioner-all'")[0] == \
-        ("allow", "practitioner")
+        ("matcho", "practitioner")
+    # Practitioners get the FHIR API, never /rpc (EHR clients are linked explicitly).
+    assert get(pg, "AccessPolicy", "practitioner-all")["matcho"] == {"uri": "#^/fhir(/|$)"}
     backend = get(pg, "AccessPolicy", "backend-clients")
     assert backend["matcho"] == {"client": {"grant_types": {"$contains": "client_credentials"}},
                                  "uri": "#^/fhir/"}
