@@ -28,7 +28,7 @@ SELECT smart.put($json$
 
  {"resourceType": "AccessPolicy", "id": "practitioner-all", "engine": "matcho", "roleName": "practitioner",
   "matcho": {"uri": "#^/fhir(/|$)"},
-  "description": "Practitioners: the whole FHIR API, limited by their app's SMART scopes (not /rpc: EHR clients are linked explicitly)."},
+  "description": "Practitioners: the whole FHIR API, limited by their app's SMART scopes (EHR launch calls need a policy linked to the EHR client)."},
 
  {"resourceType": "AccessPolicy", "id": "backend-clients", "engine": "matcho",
   "description": "Backend services (client_credentials): the FHIR API, limited by their system/ scopes.",
