@@ -1,0 +1,123 @@
+/*
+ * bearer: verification of smartauth's own access tokens where they are
+ * presented to a resource server (the FHIR gateway, the launch RPC):
+ * "Authorization: Bearer <jwt>" (RFC 6750 §2.1), RFC 9068 JWT access
+ * tokens signed by this server (DESIGN §5).
+ *
+ * A token is accepted only when every step holds, in this order:
+ *   1. the header is "Bearer" (scheme case-insensitive, RFC 7235 §2.1)
+ *      followed by one token of JWS compact characters (RFC 6750 §2.1);
+ *   2. jwt_parse accepts it, its "alg" is RS256 or ES256, its "typ" is
+ *      "at+jwt" (RFC 9068 §4: "application/at+jwt" too), and the key named
+ *      by "kid" is one of the server's keys and verifies the signature;
+ *   3. iss and aud equal the FHIR base (aud a string or an array holding
+ *      it), exp lies in the future (BEARER_SKEW seconds of clock skew),
+ *      jti, sub and client_id are strings;
+ *   4. the smart.access_tokens row of its jti exists, is not revoked, has
+ *      not expired by the database's clock, belongs to the client and user
+ *      the token names, and that client (and user, if any) is still
+ *      active.
+ * Step 4 runs on every call: nothing "valid" is cached, so a revocation
+ * takes effect on the next request (RFC 7009 §2.2).
+ *
+ * Owns the struct bearer it returns and a public-only copy of the key set
+ * (bearer_keys_load), so a resource server never holds a private key.
+ * Never logs a token, a signature or a claim value: only why a token was
+ * refused and, on success, the client id.
+ */
+#ifndef SMARTAUTH_BEARER_H
+#define SMARTAUTH_BEARER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "jwk.h"
+#include "jwt.h"
+
+/* Seconds of clock skew allowed on exp/nbf (the database checks expiry too). */
+#define BEARER_SKEW	30
+
+enum bearer_error {
+	BEARER_OK = 0,
+	BEARER_MISSING,		/* no Authorization header, or another scheme */
+	BEARER_MALFORMED,	/* header syntax, JWT syntax, typ, missing claims */
+	BEARER_BAD_SIGNATURE,	/* algorithm, unknown key, signature */
+	BEARER_EXPIRED,		/* exp (or the row's expires_at) passed */
+	BEARER_WRONG_AUDIENCE,	/* iss or aud is not this server's FHIR base */
+	BEARER_REVOKED,		/* no such row, revoked, client or user gone */
+	BEARER_DB_UNAVAILABLE,	/* answer 503 with Retry-After */
+	BEARER_INTERNAL		/* out of memory, database statement error: 500 */
+};
+
+/* A verified access token.  Every member is owned by the struct. */
+struct bearer {
+	char		*jti;
+	char		*client_id;
+	char		*user_id;	/* NULL: backend (client_credentials) token */
+	char		*scope;		/* as granted ("" when none) */
+	cJSON		*launch_context; /* object from the token row ({} when none) */
+	cJSON		*claims;	/* the verified JWT claims */
+};
+
+/* Short text for e, fit for error_description and logs (static). */
+const char	*bearer_strerror(enum bearer_error e);
+
+/* HTTP status to answer e with: 401, 503 or 500. */
+int		 bearer_status(enum bearer_error e);
+
+/*
+ * Writes the RFC 6750 §3 WWW-Authenticate value for e into out:
+ * 'Bearer realm="smartauth"' when credentials are missing (§3.1: no error
+ * code), else with error="invalid_token" and an error_description.
+ * Returns 0, or -1 when out is too small.
+ */
+int		 bearer_challenge(enum bearer_error e, char *out, size_t outsz);
+
+/*
+ * 1 when the Authorization value uses the Bearer scheme (any case):
+ * "Bearer" alone or followed by a blank, whatever comes next; 0 otherwise
+ * (NULL included).
+ */
+int		 bearer_is_bearer(const char *authorization);
+
+/*
+ * Splits an Authorization value: "Bearer" (case-insensitive), one or more
+ * spaces, then one token of [A-Za-z0-9-_.] (no padding, no other byte, no
+ * trailing blank), at most JWT_MAX_LEN bytes.  On BEARER_OK *token and
+ * *len borrow the token inside authorization.  BEARER_MISSING for NULL,
+ * "" or another scheme; BEARER_MALFORMED otherwise.
+ */
+enum bearer_error bearer_parse_header(const char *authorization,
+		    const char **token, size_t *len);
+
+/*
+ * Steps 2 and 3 on a token already split from its header: verifies the
+ * signature with the key from keys named by kid, then the header and the
+ * claims against fhir_base at time now.  On BEARER_OK *out holds the
+ * parsed token (owned, jwt_free).  Does not touch the database.
+ */
+enum bearer_error bearer_verify_jwt(const struct jwk_set *keys,
+		    const char *fhir_base, const char *token, size_t len,
+		    time_t now, struct jwt **out);
+
+/*
+ * The whole check (steps 1 to 4) of an Authorization header value.  On
+ * BEARER_OK *out holds the verified token (owned, bearer_free); otherwise
+ * *out is NULL.  Reads smart.access_tokens, smart.clients and smart.users.
+ */
+enum bearer_error bearer_authenticate(const char *authorization,
+		    const struct jwk_set *keys, const char *fhir_base,
+		    time_t now, struct bearer **out);
+
+void		 bearer_free(struct bearer *b);
+
+/*
+ * The public halves of the signing keys in key_dir, with the same kids
+ * and algorithms as the JWKS (jwk_set_public_json); the private keys are
+ * freed before returning.  Owned (jwk_set_free); NULL on failure, logged.
+ */
+struct jwk_set	*bearer_keys_load(const char *key_dir);
+
+#endif
