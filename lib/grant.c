@@ -1,0 +1,629 @@
+/*
+ * grant: authorization_code and refresh_token grants.  See grant.h.
+ *
+ * Transaction shape of both grants (READ COMMITTED):
+ *
+ *   BEGIN
+ *   UPDATE ... SET used_at = now() WHERE hash = $1 AND used_at IS NULL ...
+ *       RETURNING ...          -- the atomic consume: of two concurrent
+ *                              -- requests exactly one gets the row
+ *   (0 rows: find out why; a used code or refresh token is reuse, so the
+ *    whole family is revoked and the revocation committed)
+ *   checks that need the row; a failure commits the burn and its audit row
+ *   sign, INSERT access_tokens (+ refresh_tokens), audit row
+ *   COMMIT                     -- the response exists only after this
+ *
+ * A statement that fails inside the transaction is followed by ROLLBACK,
+ * never COMMIT (PostgreSQL would turn that COMMIT into a silent rollback).
+ *
+ * Owns nothing between requests.  Never logs or audits a code, token,
+ * verifier, nonce or secret: ids, scopes and reasons only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "crypto.h"
+#include "db.h"
+#include "grant.h"
+#include "issue.h"
+#include "json.h"
+#include "log.h"
+
+static void	grant_code(const struct grant_req *, struct grant_result *);
+static void	grant_refresh(const struct grant_req *, struct grant_result *);
+
+static int
+grant_client_has_code(const struct client *c)
+{
+	return client_has_grant(c, "authorization_code");
+}
+
+static const struct grant_type grant_types[] = {
+	{ "authorization_code", grant_client_has_code, grant_code },
+	{ "refresh_token", issue_client_may_refresh, grant_refresh },
+};
+
+const char *const grant_type_names[] = { "authorization_code", "refresh_token", NULL };
+
+const char *const grant_single_params[] = {
+	"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
+	"client_id", "client_secret", "client_assertion", "client_assertion_type", NULL
+};
+
+const struct grant_type *
+grant_type_lookup(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(grant_types) / sizeof(grant_types[0]); i++)
+		if (strcmp(grant_types[i].name, name) == 0)
+			return &grant_types[i];
+	return NULL;
+}
+
+/* ---- outcomes and the audit trail ------------------------------------ */
+
+static void
+grant_fail(struct grant_result *res, enum oauth_error e, const char *why)
+{
+	res->error = e;
+	res->why = why;
+}
+
+/* A database failure: ROLLBACK, then 503 when the database is down, else 500. */
+static void
+grant_db_fail(struct grant_result *res)
+{
+	int down = db_unavailable();
+
+	db_rollback();
+	if (down)
+		grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
+	else
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+}
+
+/* Owned audit detail {grant_type, error, reason}; NULL on OOM (still audited). */
+static cJSON *
+grant_detail(const char *grant_type, enum oauth_error e, const char *why)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	if (d == NULL)
+		return NULL;
+	if (grant_type != NULL)
+		cJSON_AddStringToObject(d, "grant_type", grant_type);
+	if (e != OAUTH_OK)
+		cJSON_AddStringToObject(d, "error", oauth_error_name(e));
+	if (why != NULL)
+		cJSON_AddStringToObject(d, "reason", why);
+	return d;
+}
+
+void
+grant_audit_failure(const char *grant_type, const char *client_id, const char *address,
+    enum oauth_error e, const char *why)
+{
+	char id[129];
+	cJSON *d;
+
+	if (client_id != NULL)
+		snprintf(id, sizeof(id), "%s", client_id);
+	d = grant_detail(grant_type, e, why);
+	audit_event("token", "failure", NULL, client_id != NULL ? id : NULL, address, d);
+	cJSON_Delete(d);
+}
+
+/*
+ * Ends a transaction whose request failed a check after the code or
+ * token was consumed: the burn and the audit row are committed, then the
+ * error is reported.
+ */
+static void
+grant_commit_failure(const struct grant_req *q, struct grant_result *res,
+    const char *grant_type, const char *user_id, enum oauth_error e, const char *why)
+{
+	cJSON *d = grant_detail(grant_type, e, why);
+	int rc;
+
+	rc = audit_event("token", "failure", user_id, q->client->id, q->address, d);
+	cJSON_Delete(d);
+	if (rc == -1 || db_commit() == -1) {
+		grant_db_fail(res);
+		return;
+	}
+	grant_fail(res, e, why);
+}
+
+/* Audits a failure found before any transaction and reports it. */
+static void
+grant_refuse(const struct grant_req *q, struct grant_result *res, const char *grant_type,
+    enum oauth_error e, const char *why)
+{
+	grant_audit_failure(grant_type, q->client->id, q->address, e, why);
+	grant_fail(res, e, why);
+}
+
+/*
+ * Revokes every access and refresh token of a grant family (RFC 9700
+ * §4.2.4, §4.14.2), inside the caller's transaction.  The numbers revoked
+ * go to *na and *nr.  0, or -1.
+ */
+static int
+grant_revoke_family(const char *family_id, long *na, long *nr)
+{
+	static const char sql[] =
+	    "WITH a AS (UPDATE smart.access_tokens SET revoked_at = now() "
+	    "WHERE family_id = $1::uuid AND revoked_at IS NULL RETURNING 1), "
+	    "r AS (UPDATE smart.refresh_tokens SET revoked_at = now() "
+	    "WHERE family_id = $1::uuid AND revoked_at IS NULL RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM r)";
+	const char *params[1] = { family_id };
+	PGresult *res;
+
+	if ((res = db_exec(sql, 1, params)) == NULL)
+		return -1;
+	*na = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	*nr = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Reuse of a consumed code or refresh token: revokes the family, audits
+ * event (code_reuse / refresh_reuse) and commits; reports invalid_grant.
+ */
+static void
+grant_reuse(const struct grant_req *q, struct grant_result *res, const char *event,
+    const char *grant_type, const char *family_id, const char *owner_client,
+    const char *user_id, const char *why)
+{
+	long na = 0, nr = 0;
+	cJSON *d;
+	int rc;
+
+	if (grant_revoke_family(family_id, &na, &nr) == -1) {
+		grant_db_fail(res);
+		return;
+	}
+	d = grant_detail(grant_type, OAUTH_INVALID_GRANT, why);
+	if (d != NULL) {
+		cJSON_AddStringToObject(d, "family_id", family_id);
+		cJSON_AddStringToObject(d, "presented_by", q->client->id);
+		cJSON_AddNumberToObject(d, "revoked_access_tokens", (double)na);
+		cJSON_AddNumberToObject(d, "revoked_refresh_tokens", (double)nr);
+	}
+	rc = audit_event(event, "failure", user_id, owner_client, q->address, d);
+	cJSON_Delete(d);
+	if (rc == -1 || db_commit() == -1) {
+		grant_db_fail(res);
+		return;
+	}
+	log_warn("%s: family %s revoked (%ld access, %ld refresh tokens)", event, family_id, na, nr);
+	grant_fail(res, OAUTH_INVALID_GRANT, why);
+}
+
+/*
+ * Mints, records, audits and commits a grant; on success res->body holds
+ * the response.  Called inside the transaction; ends it either way.
+ */
+static void
+grant_finish(const struct grant_req *q, const struct issue_grant *g, struct issue_tokens *t,
+    const char *event, const char *grant_type, struct grant_result *res)
+{
+	const struct config *cfg = q->env->cfg;
+	cJSON *body = NULL, *d = NULL;
+
+	if (issue_mint(cfg, q->env->signer, g, t) == -1) {
+		db_rollback();
+		grant_fail(res, OAUTH_SERVER_ERROR, "could not issue the tokens");
+		return;
+	}
+	if (issue_record(g, t) == -1)
+		goto dbfail;
+	if ((d = grant_detail(grant_type, OAUTH_OK, NULL)) != NULL) {
+		cJSON_AddStringToObject(d, "scope", g->scope);
+		cJSON_AddStringToObject(d, "jti", t->jti);
+		if (g->family_id != NULL)
+			cJSON_AddStringToObject(d, "family_id", g->family_id);
+		cJSON_AddBoolToObject(d, "refresh_token", t->refresh_token != NULL);
+		cJSON_AddBoolToObject(d, "id_token", t->id_token != NULL);
+	}
+	if (audit_event(event, "success", g->user_id, g->client_id, q->address, d) == -1)
+		goto dbfail;
+	if ((body = issue_response(cfg, g, t)) == NULL) {
+		db_rollback();
+		grant_fail(res, OAUTH_SERVER_ERROR, "could not build the response");
+		goto out;
+	}
+	/* No token leaves unless its rows are committed. */
+	if (db_commit() == -1) {
+		cJSON_Delete(body);
+		body = NULL;
+		goto dbfail;
+	}
+	res->error = OAUTH_OK;
+	res->body = body;
+	goto out;
+dbfail:
+	grant_db_fail(res);
+out:
+	cJSON_Delete(d);
+}
+
+/* Borrowed column value, NULL for SQL NULL. */
+static const char *
+grant_col(const PGresult *row, int col)
+{
+	return PQgetisnull(row, 0, col) ? NULL : PQgetvalue(row, 0, col);
+}
+
+static int
+grant_col_true(const PGresult *row, int col)
+{
+	const char *v = grant_col(row, col);
+
+	return v != NULL && strcmp(v, "t") == 0;
+}
+
+/* The stored launch context (a JSON object); NULL when unreadable. */
+static cJSON *
+grant_context(const char *text)
+{
+	cJSON *ctx;
+
+	if (text == NULL)
+		return cJSON_CreateObject();
+	if ((ctx = json_parse_strict(text, strlen(text), NULL)) == NULL || !cJSON_IsObject(ctx)) {
+		log_err("stored launch context is not a JSON object");
+		cJSON_Delete(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* ---- authorization_code ---------------------------------------------- */
+
+const char *
+grant_pkce_check(const char *challenge, const char *method, const char *verifier)
+{
+	if (challenge == NULL || *challenge == '\0') {
+		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade. */
+		if (verifier != NULL && *verifier != '\0')
+			return "code_verifier sent, but the authorization request had no code_challenge";
+		return NULL;
+	}
+	if (method == NULL || strcmp(method, "S256") != 0)
+		return "the authorization request used an unsupported code_challenge_method";
+	if (verifier == NULL)
+		return "code_verifier is missing";
+	if (*verifier == '\0')
+		return "code_verifier is empty";
+	/* The challenge is public: sending it back is the "plain" downgrade. */
+	if (crypto_ct_streq(verifier, challenge))
+		return "code_verifier must not equal the code_challenge";
+	if (!crypto_pkce_s256_check(verifier, challenge))
+		return "code_verifier does not match the code_challenge";
+	return NULL;
+}
+
+/* The code was not consumable: unknown, or used before (reuse). */
+static void
+grant_code_refused(const struct grant_req *q, struct grant_result *res, const char *hash)
+{
+	static const char sql[] =
+	    "SELECT family_id::text, client_id, user_id, used_at IS NOT NULL "
+	    "FROM smart.authorization_codes WHERE code_hash = $1";
+	const char *params[1] = { hash };
+	PGresult *row;
+
+	if ((row = db_exec(sql, 1, params)) == NULL) {
+		grant_db_fail(res);
+		return;
+	}
+	if (PQntuples(row) == 1 && grant_col_true(row, 3))
+		grant_reuse(q, res, "code_reuse", "authorization_code", grant_col(row, 0),
+		    grant_col(row, 1), grant_col(row, 2),
+		    "the authorization code was already used; the tokens issued from it are revoked");
+	else
+		grant_commit_failure(q, res, "authorization_code", NULL, OAUTH_INVALID_GRANT,
+		    "unknown authorization code");
+	PQclear(row);
+}
+
+static void
+grant_code(const struct grant_req *q, struct grant_result *res)
+{
+	static const char consume_sql[] =
+	    "UPDATE smart.authorization_codes c SET used_at = now() "
+	    "WHERE code_hash = $1 AND used_at IS NULL "
+	    "RETURNING family_id::text, client_id, user_id, redirect_uri, scope, "
+	    "launch_context::text, nonce, code_challenge, code_challenge_method, "
+	    "coalesce(extract(epoch FROM auth_time)::bigint, 0), expires_at <= now(), "
+	    "session_hash, online_only, "
+	    "EXISTS (SELECT 1 FROM smart.users u WHERE u.id = c.user_id AND u.active)";
+	enum { C_FAMILY, C_CLIENT, C_USER, C_REDIRECT, C_SCOPE, C_CONTEXT, C_NONCE,
+	    C_CHALLENGE, C_METHOD, C_AUTH_TIME, C_EXPIRED, C_SESSION, C_ONLINE, C_USER_OK };
+	const struct config *cfg = q->env->cfg;
+	const char *code = form_get_nonempty(q->params, "code");
+	const char *redirect_uri = form_get(q->params, "redirect_uri");
+	const char *verifier = form_get(q->params, "code_verifier");
+	const char *params[1], *why;
+	struct issue_tokens t = { 0 };
+	struct issue_grant g;
+	struct scope_set *set = NULL;
+	PGresult *row = NULL;
+	cJSON *ctx = NULL;
+	char *hash = NULL, *scope = NULL;
+
+	if (code == NULL) {
+		grant_refuse(q, res, "authorization_code", OAUTH_INVALID_REQUEST, "code is missing");
+		return;
+	}
+	if ((hash = crypto_sha256_hex(code)) == NULL) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		return;
+	}
+	params[0] = hash;
+	if (db_begin() == -1 || (row = db_exec(consume_sql, 1, params)) == NULL) {
+		grant_db_fail(res);
+		goto out;
+	}
+	if (PQntuples(row) != 1) {
+		grant_code_refused(q, res, hash);
+		goto out;
+	}
+	/* RFC 6749 §4.1.3 and RFC 7636 §4.6; every failure burns the code. */
+	if (strcmp(grant_col(row, C_CLIENT), q->client->id) != 0)
+		why = "the authorization code was issued to another client";
+	else if (grant_col_true(row, C_EXPIRED))
+		why = "the authorization code has expired";
+	else if (!grant_col_true(row, C_USER_OK))
+		why = "the user account is disabled";
+	else if (redirect_uri == NULL || *redirect_uri == '\0')
+		why = "redirect_uri is missing; it must equal the one of the authorization request";
+	else if (strcmp(redirect_uri, grant_col(row, C_REDIRECT)) != 0)
+		why = "redirect_uri does not match the authorization request";
+	else
+		why = grant_pkce_check(grant_col(row, C_CHALLENGE), grant_col(row, C_METHOD),
+		    verifier);
+	if (why != NULL) {
+		grant_commit_failure(q, res, "authorization_code", grant_col(row, C_USER),
+		    OAUTH_INVALID_GRANT, why);
+		goto out;
+	}
+
+	if ((ctx = grant_context(grant_col(row, C_CONTEXT))) == NULL ||
+	    (set = scope_parse(grant_col(row, C_SCOPE), NULL)) == NULL ||
+	    (scope = scope_set_format(set)) == NULL) {
+		db_rollback();
+		grant_fail(res, OAUTH_SERVER_ERROR, "the stored grant is unreadable");
+		goto out;
+	}
+	memset(&g, 0, sizeof(g));
+	g.client_id = q->client->id;
+	g.user_id = grant_col(row, C_USER);
+	g.family_id = grant_col(row, C_FAMILY);
+	g.scope = scope;
+	g.launch_context = ctx;
+	g.session_hash = grant_col(row, C_SESSION);
+	g.now = q->now;
+	g.lifetime = issue_access_lifetime(cfg, q->client);
+	issue_grant_from_scope(&g, set, issue_client_may_refresh(q->client));
+	g.online_only = g.online_only || grant_col_true(row, C_ONLINE);
+	g.auth_time = strtoll(grant_col(row, C_AUTH_TIME), NULL, 10);
+	g.nonce = grant_col(row, C_NONCE);
+	g.refresh_scope = scope;
+	g.refresh_expires_at = (long long)q->now + issue_refresh_lifetime(cfg, q->client);
+	g.refresh_nonce = g.nonce;
+	grant_finish(q, &g, &t, "token", "authorization_code", res);
+out:
+	issue_tokens_clear(&t);
+	scope_set_free(set);
+	free(scope);
+	cJSON_Delete(ctx);
+	PQclear(row);
+	free(hash);
+}
+
+/* ---- refresh_token ---------------------------------------------------- */
+
+enum oauth_error
+grant_narrow_scope(const char *original, const char *requested, char **out, const char **why)
+{
+	struct scope_set *orig = NULL, *req = NULL, *cov = NULL;
+	enum oauth_error e = OAUTH_SERVER_ERROR;
+
+	*out = NULL;
+	*why = "internal error";
+	if ((orig = scope_parse(original != NULL ? original : "", NULL)) == NULL) {
+		*why = "the stored grant is unreadable";
+		goto out;
+	}
+	if (requested != NULL && *requested != '\0') {
+		if ((req = scope_parse(requested, NULL)) == NULL) {
+			*why = "scope is malformed";
+			e = OAUTH_INVALID_SCOPE;
+			goto out;
+		}
+		if (req->n == 0 && req->nunknown == 0) {
+			scope_set_free(req);
+			req = NULL;	/* only spaces: as if omitted */
+		}
+	}
+	if (req == NULL) {
+		if ((*out = scope_set_format(orig)) != NULL)
+			e = OAUTH_OK;
+		goto out;
+	}
+	if ((cov = scope_set_intersect(req, orig)) == NULL)
+		goto out;
+	/* RFC 6749 §6: "MUST NOT include any scope not originally granted". */
+	if (req->nunknown > 0 || cov->n != req->n) {
+		*why = "scope may narrow the original grant but never widen it";
+		e = OAUTH_INVALID_SCOPE;
+		goto out;
+	}
+	if ((*out = scope_set_format(req)) != NULL)
+		e = OAUTH_OK;
+out:
+	if (e == OAUTH_OK)
+		*why = NULL;
+	scope_set_free(orig);
+	scope_set_free(req);
+	scope_set_free(cov);
+	return e;
+}
+
+/* The token was not consumable: find out why; a used one is reuse. */
+static void
+grant_refresh_refused(const struct grant_req *q, struct grant_result *res, const char *hash)
+{
+	static const char sql[] =
+	    "SELECT family_id::text, client_id, user_id, used_at IS NOT NULL, "
+	    "revoked_at IS NOT NULL, expires_at <= now(), "
+	    "EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active), "
+	    "NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s "
+	    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL "
+	    "AND s.expires_at > now()) "
+	    "FROM smart.refresh_tokens r WHERE token_hash = $1";
+	enum { R_FAMILY, R_CLIENT, R_USER, R_USED, R_REVOKED, R_EXPIRED, R_USER_OK, R_ONLINE_OK };
+	const char *params[1] = { hash }, *why;
+	PGresult *row;
+
+	if ((row = db_exec(sql, 1, params)) == NULL) {
+		grant_db_fail(res);
+		return;
+	}
+	if (PQntuples(row) != 1) {
+		grant_commit_failure(q, res, "refresh_token", NULL, OAUTH_INVALID_GRANT,
+		    "unknown refresh token");
+		goto out;
+	}
+	/* RFC 9700 §4.14.2: a rotated-out token presented again means theft. */
+	if (grant_col_true(row, R_USED)) {
+		grant_reuse(q, res, "refresh_reuse", "refresh_token", grant_col(row, R_FAMILY),
+		    grant_col(row, R_CLIENT), grant_col(row, R_USER),
+		    "the refresh token was already used; its grant is revoked");
+		goto out;
+	}
+	if (strcmp(grant_col(row, R_CLIENT), q->client->id) != 0)
+		why = "the refresh token was issued to another client";
+	else if (grant_col_true(row, R_REVOKED))
+		why = "the refresh token has been revoked";
+	else if (grant_col_true(row, R_EXPIRED))
+		why = "the refresh token has expired";
+	else if (!grant_col_true(row, R_USER_OK))
+		why = "the user account is disabled";
+	else if (!grant_col_true(row, R_ONLINE_OK))
+		why = "the login session of this online_access grant has ended";
+	else
+		why = "the refresh token cannot be used";
+	grant_commit_failure(q, res, "refresh_token", grant_col(row, R_USER), OAUTH_INVALID_GRANT,
+	    why);
+out:
+	PQclear(row);
+}
+
+static void
+grant_refresh(const struct grant_req *q, struct grant_result *res)
+{
+	/*
+	 * The consume succeeds only for a live token of this client whose user
+	 * is active and, for online_access, whose login session is alive.
+	 */
+	static const char consume_sql[] =
+	    "UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $3 "
+	    "WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL "
+	    "AND revoked_at IS NULL AND expires_at > now() "
+	    "AND EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active) "
+	    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s "
+	    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL "
+	    "AND s.expires_at > now())) "
+	    "RETURNING family_id::text, user_id, scope, launch_context::text, session_hash, "
+	    "online_only, coalesce(extract(epoch FROM auth_time)::bigint, 0), nonce, "
+	    "extract(epoch FROM expires_at)::bigint";
+	enum { R_FAMILY, R_USER, R_SCOPE, R_CONTEXT, R_SESSION, R_ONLINE, R_AUTH_TIME,
+	    R_NONCE, R_EXPIRES };
+	const struct config *cfg = q->env->cfg;
+	const char *token = form_get_nonempty(q->params, "refresh_token");
+	const char *wanted = form_get(q->params, "scope");
+	const char *params[3], *why;
+	struct issue_tokens t = { 0 };
+	struct issue_grant g;
+	struct scope_set *set = NULL;
+	enum oauth_error e;
+	PGresult *row = NULL;
+	cJSON *ctx = NULL;
+	char *hash = NULL, *scope = NULL, *orig = NULL;
+
+	if (token == NULL) {
+		grant_refuse(q, res, "refresh_token", OAUTH_INVALID_REQUEST,
+		    "refresh_token is missing");
+		return;
+	}
+	/* The successor's hash is written into the consumed row (replaced_by). */
+	if ((hash = crypto_sha256_hex(token)) == NULL || issue_refresh_new(&t) == -1) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		goto out;
+	}
+	params[0] = hash;
+	params[1] = q->client->id;
+	params[2] = t.refresh_hash;
+	if (db_begin() == -1 || (row = db_exec(consume_sql, 3, params)) == NULL) {
+		grant_db_fail(res);
+		goto out;
+	}
+	if (PQntuples(row) != 1) {
+		grant_refresh_refused(q, res, hash);
+		goto out;
+	}
+	if ((e = grant_narrow_scope(grant_col(row, R_SCOPE), wanted, &scope, &why)) != OAUTH_OK) {
+		/* Not burnt: the client keeps its token and may ask again. */
+		db_rollback();
+		grant_refuse(q, res, "refresh_token", e, why);
+		goto out;
+	}
+	if ((ctx = grant_context(grant_col(row, R_CONTEXT))) == NULL ||
+	    (set = scope_parse(scope, NULL)) == NULL ||
+	    (orig = strdup(grant_col(row, R_SCOPE))) == NULL) {
+		db_rollback();
+		grant_fail(res, OAUTH_SERVER_ERROR, "the stored grant is unreadable");
+		goto out;
+	}
+	memset(&g, 0, sizeof(g));
+	g.client_id = q->client->id;
+	g.user_id = grant_col(row, R_USER);
+	g.family_id = grant_col(row, R_FAMILY);
+	g.scope = scope;
+	g.launch_context = ctx;
+	g.session_hash = grant_col(row, R_SESSION);
+	g.now = q->now;
+	g.lifetime = issue_access_lifetime(cfg, q->client);
+	issue_grant_from_scope(&g, set, 1);
+	g.auth_time = strtoll(grant_col(row, R_AUTH_TIME), NULL, 10);
+	g.nonce = NULL;		/* OIDC Core §12.2: no nonce on refresh */
+	/*
+	 * Rotation: the successor keeps the original scope (RFC 6749 §6),
+	 * the family, the session binding and the absolute expiry of the
+	 * grant (ASVS 5.0 10.4.8: rotation never extends a grant's life).
+	 */
+	g.refresh = 1;
+	g.refresh_scope = orig;
+	g.online_only = grant_col_true(row, R_ONLINE);
+	g.refresh_expires_at = strtoll(grant_col(row, R_EXPIRES), NULL, 10);
+	g.refresh_nonce = grant_col(row, R_NONCE);
+	grant_finish(q, &g, &t, "refresh", "refresh_token", res);
+out:
+	issue_tokens_clear(&t);
+	scope_set_free(set);
+	free(scope);
+	free(orig);
+	cJSON_Delete(ctx);
+	PQclear(row);
+	free(hash);
+}
