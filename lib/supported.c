@@ -10,19 +10,28 @@
 #include "supported.h"
 
 const char *const supported_capabilities[] = {
+	"launch-ehr", "launch-standalone", "authorize-post",
+	"client-public", "client-confidential-symmetric",
+	"sso-openid-connect",
+	"context-banner", "context-style",
+	"context-ehr-patient", "context-ehr-encounter",
+	"context-standalone-patient", "context-standalone-encounter",
+	"permission-offline", "permission-online",
+	"permission-patient", "permission-user",
+	"permission-v1", "permission-v2",
 	NULL
 };
 
 const char *const supported_grant_types[] = {
-	NULL
+	"authorization_code", "refresh_token", NULL
 };
 
 const char *const supported_response_types[] = {
-	NULL
+	"code", NULL
 };
 
 const char *const supported_token_auth_methods[] = {
-	NULL
+	"client_secret_basic", "client_secret_post", NULL
 };
 
 const char *const supported_token_auth_signing_algs[] = {
@@ -30,6 +39,10 @@ const char *const supported_token_auth_signing_algs[] = {
 };
 
 const char *const supported_scopes[] = {
+	"openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter",
+	"offline_access", "online_access",
+	"patient/*.rs", "user/*.rs", "patient/*.cruds", "user/*.cruds",
+	"patient/*.read", "user/*.read", "patient/*.write", "user/*.write",
 	NULL
 };
 
@@ -49,7 +62,7 @@ const char *const supported_claims[] = {
 
 const int supported_introspection = 0;
 const int supported_revocation = 0;
-const int supported_authorization_response_iss = 0;
+const int supported_authorization_response_iss = 1;
 
 int
 supported_has(const char *const *list, const char *s)

@@ -158,7 +158,7 @@ def test_health_503_while_postgres_down_then_recovers_without_web_restart(web, p
     assert "Segmentation fault" not in log and "signal 11" not in log.lower()
 
 
-def test_unrouted_families_answer_in_their_own_error_shape(web):
+def test_every_family_of_the_url_map_reaches_its_program(web):
     """Every URL of the map reaches a program (not the web server's 404)."""
     r = requests.post(web.auth_base + "/token", data={"grant_type": "authorization_code"})
     assert r.headers["Content-Type"].startswith("application/json")
@@ -166,7 +166,7 @@ def test_unrouted_families_answer_in_their_own_error_shape(web):
     r = requests.get(web.fhir_base + "/Patient/pt-1")
     assert r.json()["resourceType"] == "OperationOutcome"
     r = requests.get(web.fhir_base + "/metadata")
-    assert r.json()["resourceType"] == "OperationOutcome"
+    assert r.json()["resourceType"] == "CapabilityStatement"
     r = requests.post(web.base + "/rpc", json={"method": "aidbox.smart/get-launch-uri"})
     assert "message" in r.json()["error"]
     r = requests.get(web.auth_base + "/authorize")
