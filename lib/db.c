@@ -245,8 +245,18 @@ db_begin(void)
 int
 db_commit(void)
 {
-	int rc = db_simple("COMMIT");
+	PGresult *res = db_exec("COMMIT", 0, NULL);
+	int rc = -1;
 
+	/* COMMIT of a transaction that had failed reports success but rolls
+	 * back: its command tag is ROLLBACK.  Treat that as a failure. */
+	if (res != NULL) {
+		if (strcmp(PQcmdStatus(res), "COMMIT") == 0)
+			rc = 0;
+		else
+			log_err("transaction was rolled back at COMMIT");
+		PQclear(res);
+	}
 	db_in_tx = 0;
 	return rc;
 }
