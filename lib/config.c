@@ -220,7 +220,9 @@ config_read_file(struct config *cfg, const char *path, int must_exist,
     unsigned char *seen, char *err, size_t errsz)
 {
 	FILE *fp;
-	char line[4096], *k, *v, *eq;
+	char *line = NULL, *k, *v, *eq;
+	size_t cap = 0;
+	ssize_t n;
 	const struct config_key *key;
 	int lineno = 0, rc = -1;
 	size_t len;
@@ -231,14 +233,15 @@ config_read_file(struct config *cfg, const char *path, int must_exist,
 		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+		len = (size_t)n;
+		if (len > 4095) {
 			snprintf(err, errsz, "%s:%d: line too long", path, lineno);
 			goto out;
 		}
-		if (len > 0 && memchr(line, '\0', len) != NULL) {
+		/* getline reports what it read, so a NUL cannot hide the rest. */
+		if (memchr(line, '\0', len) != NULL) {
 			snprintf(err, errsz, "%s:%d: NUL byte", path, lineno);
 			goto out;
 		}
@@ -276,6 +279,7 @@ config_read_file(struct config *cfg, const char *path, int must_exist,
 	}
 	rc = 0;
 out:
+	free(line);
 	fclose(fp);
 	return rc;
 }

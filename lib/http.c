@@ -136,8 +136,14 @@ http_read_body(struct req *r, size_t max, int text)
 	char *end;
 	int n;
 
-	if (r->body_read)
+	if (r->body_read) {
+		/* A refused body stays refused; a text read checks for NUL too. */
+		if (r->body_status != HTTP_BODY_OK)
+			return (enum http_body_error)r->body_status;
+		if (text && memchr(r->body, '\0', r->body_len) != NULL)
+			return HTTP_BODY_NUL;
 		return HTTP_BODY_OK;
+	}
 	if (cl != NULL && *cl != '\0') {
 		if (!isdigit((unsigned char)*cl))
 			return HTTP_BODY_BAD_LENGTH;
@@ -167,10 +173,10 @@ http_read_body(struct req *r, size_t max, int text)
 	r->body_len = got;
 	r->body_read = 1;
 	if (got < want)
-		return HTTP_BODY_SHORT;
-	if (text && memchr(r->body, '\0', got) != NULL)
+		r->body_status = HTTP_BODY_SHORT;
+	if (r->body_status == HTTP_BODY_OK && text && memchr(r->body, '\0', got) != NULL)
 		return HTTP_BODY_NUL;
-	return HTTP_BODY_OK;
+	return (enum http_body_error)r->body_status;
 }
 
 enum form_error

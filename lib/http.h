@@ -36,6 +36,7 @@ struct req {
 	char		*body;		/* owned, NUL-terminated, after http_read_body */
 	size_t		 body_len;
 	int		 body_read;
+	int		 body_status;	/* enum http_body_error of the first read */
 	struct form	 qparams;	/* after http_parse_query */
 	struct form	 fparams;	/* after http_parse_form */
 	void		*input;		/* FILE * under CGI */

@@ -99,6 +99,28 @@ test_bodies(void)
 	}
 }
 
+/* Found by fuzzing: a refused body must stay refused on a second read. */
+static void
+test_body_reread(void)
+{
+	char *env[] = { "REQUEST_METHOD=POST", "CONTENT_LENGTH=10", NULL };
+	char *env2[] = { "REQUEST_METHOD=POST", "CONTENT_LENGTH=5", NULL };
+	FILE *in = stream("hello", 5);
+	struct req r;
+
+	http_req_init(&r, env, NULL, in);
+	T_EQ_INT(http_read_body(&r, 100, 1), HTTP_BODY_SHORT, "short body refused");
+	T_EQ_INT(http_read_body(&r, 100, 1), HTTP_BODY_SHORT, "short body still refused when read again");
+	http_req_free(&r);
+	fclose(in);
+	in = stream("he\0lo", 5);
+	http_req_init(&r, env2, NULL, in);
+	T_EQ_INT(http_read_body(&r, 100, 0), HTTP_BODY_OK, "binary read accepts NUL");
+	T_EQ_INT(http_read_body(&r, 100, 1), HTTP_BODY_NUL, "later text read still refuses NUL");
+	http_req_free(&r);
+	fclose(in);
+}
+
 static void
 test_form_content_type(void)
 {
@@ -168,6 +190,7 @@ main(void)
 {
 	test_env();
 	test_bodies();
+	test_body_reread();
 	test_form_content_type();
 	test_response();
 	return t_done();
