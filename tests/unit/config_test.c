@@ -102,6 +102,44 @@ test_rows(void)
 	}
 }
 
+/* Found by fuzzing: a NUL byte must refuse the file, never cut or split a line. */
+static void
+test_nul_bytes(void)
+{
+	static const char truncates[] = "database = x\0y\nkey_dir = /k\n";
+	char hides[5000];
+	char path[] = "/tmp/smartauth-conf-XXXXXX";
+	struct config cfg;
+	char err[512];
+	size_t n;
+	int fd;
+
+	fd = mkstemp(path);
+	if (write(fd, truncates, sizeof(truncates) - 1) < 0)
+		perror("write");
+	close(fd);
+	memset(fake_env, 0, sizeof(fake_env));
+	T_EQ_INT(config_load(&cfg, path, fake_getenv, err, sizeof(err)), -1, "NUL inside a value refused");
+	T_OK(strstr(err, "NUL byte") != NULL, "NUL error names the problem");
+	unlink(path);
+
+	/* A comment line with a NUL, long enough that the tail would be read as a line. */
+	memset(hides, 'c', sizeof(hides));
+	hides[0] = '#';
+	hides[1] = '\0';
+	n = 4100;
+	memcpy(hides + n, "database = hidden\nkey_dir = /k\n", 31);
+	n += 31;
+	strcpy(path, "/tmp/smartauth-conf-XXXXXX");
+	fd = mkstemp(path);
+	if (write(fd, hides, n) < 0)
+		perror("write");
+	close(fd);
+	T_EQ_INT(config_load(&cfg, path, fake_getenv, err, sizeof(err)), -1,
+	    "comment hiding a setting behind a NUL refused");
+	unlink(path);
+}
+
 static void
 test_derived(void)
 {
@@ -142,6 +180,7 @@ int
 main(void)
 {
 	test_rows();
+	test_nul_bytes();
 	test_derived();
 	return t_done();
 }
