@@ -4,11 +4,13 @@
 # smartauth starts its own private servers.
 
 SMARTAUTH_BUILD_DEPS="autoconf automake libtool pkg-config make gcc libc6-dev
- libfcgi-dev libcjson-dev libssl-dev libpq-dev libpcre2-dev libcrypt-dev openssl"
+ libfcgi-dev libcjson-dev libssl-dev libpq-dev libpcre2-dev libcrypt-dev openssl
+ libcurl4-openssl-dev"
 SMARTAUTH_RUN_DEPS="postgresql postgresql-contrib apache2 libapache2-mod-fcgid lighttpd
  spawn-fcgi curl"
 SMARTAUTH_TEST_DEPS="python3 python3-pytest python3-requests python3-psycopg2
- python3-cryptography python3-jwt apache2-utils mandoc valgrind"
+ python3-cryptography python3-jwt apache2-utils mandoc valgrind wrk
+ chromium libapache2-mod-auth-openidc"
 
 deps_missing() {
 	local p missing=""
