@@ -1,15 +1,39 @@
 /*
  * client: client records and authentication.  See client.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <openssl/hmac.h>
 
 #include "client.h"
+#include "clientjwt.h"
 #include "crypto.h"
 #include "db.h"
 #include "json.h"
+#include "jwksfetch.h"
 #include "log.h"
+
+/* Successfully verified secrets, per process (see client.h). */
+#define CLIENT_SECRET_SLOTS	64
+
+struct client_secret_slot {
+	char		*id;		/* NULL: free */
+	char		*hash;		/* the stored bcrypt hash it matched */
+	unsigned char	 mac[32];	/* HMAC-SHA256(client_secret_key, secret) */
+	unsigned long	 used;		/* for least-recently-used replacement */
+};
+
+static struct client_secret_slot client_secret_cache[CLIENT_SECRET_SLOTS];
+static unsigned char client_secret_key[32];
+static int client_secret_keyed;
+static unsigned long client_secret_clock, client_secret_hits;
+
+/* The token endpoint URL, the aud of client assertions (RFC 7523 §3 item 3). */
+static char *client_token_url;
 
 static char *
 client_dup_col(PGresult *res, int col)
@@ -120,12 +144,169 @@ client_redirect_registered(const struct client *c, const char *uri)
 	return uri != NULL && client_array_has(c->redirect_uris, uri);
 }
 
+/* HMAC-SHA256 of secret under the per-process key; 0, or -1 (logged). */
+static int
+client_secret_mac(const char *secret, unsigned char mac[32])
+{
+	unsigned int len = 0;
+
+	if (!client_secret_keyed) {
+		if (crypto_random(client_secret_key, sizeof(client_secret_key)) == -1)
+			return -1;
+		client_secret_keyed = 1;
+	}
+	if (HMAC(EVP_sha256(), client_secret_key, (int)sizeof(client_secret_key),
+	    (const unsigned char *)secret, strlen(secret), mac, &len) == NULL || len != 32) {
+		log_openssl("HMAC");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+client_secret_remember(const char *id, const char *hash, const unsigned char mac[32])
+{
+	struct client_secret_slot *s, *victim = NULL;
+	size_t i;
+
+	for (i = 0; i < CLIENT_SECRET_SLOTS; i++) {
+		s = &client_secret_cache[i];
+		if (s->id != NULL && strcmp(s->id, id) == 0) {
+			victim = s;
+			break;
+		}
+		if (victim == NULL || (victim->id != NULL && (s->id == NULL || s->used < victim->used)))
+			victim = s;
+	}
+	free(victim->id);
+	free(victim->hash);
+	victim->id = strdup(id);
+	victim->hash = strdup(hash);
+	if (victim->id == NULL || victim->hash == NULL) {
+		free(victim->id);
+		free(victim->hash);
+		memset(victim, 0, sizeof(*victim));
+		return;
+	}
+	memcpy(victim->mac, mac, 32);
+	victim->used = ++client_secret_clock;
+}
+
 int
 client_secret_ok(const struct client *c, const char *secret)
 {
-	if (c->secret_hash == NULL || secret == NULL)
+	struct client_secret_slot *s;
+	unsigned char mac[32];
+	int have_mac, ok;
+	size_t i;
+
+	if (c->secret_hash == NULL || secret == NULL || c->id == NULL)
 		return 0;
-	return crypto_password_verify(secret, c->secret_hash);
+	have_mac = client_secret_mac(secret, mac) == 0;
+	for (i = 0; have_mac && i < CLIENT_SECRET_SLOTS; i++) {
+		s = &client_secret_cache[i];
+		/* A hit needs the same stored hash (a changed secret misses) and
+		 * the same presented secret (MACs compared in constant time). */
+		if (s->id != NULL && strcmp(s->id, c->id) == 0 &&
+		    strcmp(s->hash, c->secret_hash) == 0 && crypto_ct_equal(s->mac, mac, 32)) {
+			s->used = ++client_secret_clock;
+			client_secret_hits++;
+			crypto_wipe(mac, sizeof(mac));
+			return 1;
+		}
+	}
+	/* A miss, or a different secret: bcrypt decides (it also answers for
+	 * secrets that differ only beyond bcrypt's 72 bytes, as before). */
+	if ((ok = crypto_password_verify(secret, c->secret_hash)) && have_mac)
+		client_secret_remember(c->id, c->secret_hash, mac);
+	crypto_wipe(mac, sizeof(mac));
+	return ok;
+}
+
+unsigned long
+client_secret_cache_hits(void)
+{
+	return client_secret_hits;
+}
+
+int
+client_auth_init(const struct config *cfg)
+{
+	char *u;
+
+	if (asprintf(&u, "%s%s", cfg->auth_base, "/token") < 0) {
+		log_err("out of memory");
+		return -1;
+	}
+	free(client_token_url);
+	client_token_url = u;
+	/* libcurl's global initialisation is not thread-safe: do it at start. */
+	return jwksfetch_init();
+}
+
+/* The token endpoint URL; loads the configuration when client_auth_init was not called. */
+static const char *
+client_token_endpoint(void)
+{
+	struct config cfg;
+	char err[512];
+
+	if (client_token_url != NULL)
+		return client_token_url;
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(&cfg, NULL, NULL, err, sizeof(err)) == -1) {
+		log_err("configuration: %s", err);
+		return NULL;
+	}
+	client_auth_init(&cfg);
+	config_free(&cfg);
+	return client_token_url;
+}
+
+/*
+ * private_key_jwt (RFC 7523 §2.2, §3; SMART App Launch 2.2): the
+ * client is the assertion's iss; see lib/clientjwt for every rule.
+ */
+static enum oauth_error
+client_authenticate_jwt(struct req *r, struct client **out, const char **why)
+{
+	const char *type = form_get_nonempty(&r->fparams, "client_assertion_type");
+	const char *assertion = form_get_nonempty(&r->fparams, "client_assertion");
+	const char *body_id = form_get_nonempty(&r->fparams, "client_id");
+	const char *id, *url;
+	struct client *c = NULL;
+	struct jwt *jwt;
+	enum oauth_error e = OAUTH_INVALID_CLIENT;
+	time_t now = time(NULL);
+	int missing;
+
+	if ((jwt = clientjwt_parse(type, assertion, body_id, &id, why)) == NULL)
+		return OAUTH_INVALID_CLIENT;
+	if ((url = client_token_endpoint()) == NULL) {
+		*why = "server configuration error";
+		e = OAUTH_SERVER_ERROR;
+		goto out;
+	}
+	if ((c = client_load(id, &missing)) == NULL) {
+		if (missing)
+			*why = "unknown client (client assertion iss)";
+		else {
+			*why = "database unavailable";
+			e = db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR;
+		}
+		goto out;
+	}
+	if ((e = clientjwt_verify(jwt, c, url, now, why)) != OAUTH_OK ||
+	    (e = clientjwt_record_jti(jwt, c->id, now, why)) != OAUTH_OK) {
+		log_info("client %s: client assertion refused: %s", c->id, *why);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	client_free(c);
+	jwt_free(jwt);
+	return e;
 }
 
 int
@@ -167,6 +348,30 @@ fail:
 	return -1;
 }
 
+char *
+client_claimed_id(struct req *r)
+{
+	const char *id = form_get_nonempty(&r->fparams, "client_id");
+	const char *authz = http_header(r, "Authorization");
+	const char *assertion = form_get_nonempty(&r->fparams, "client_assertion");
+	char *basic_id = NULL, *basic_secret = NULL, *out = NULL;
+	struct jwt *jwt;
+
+	if (id != NULL)
+		return strdup(id);
+	if (authz != NULL && client_parse_basic(authz, &basic_id, &basic_secret) == 0) {
+		crypto_wipe(basic_secret, strlen(basic_secret));
+		free(basic_secret);
+		return basic_id;
+	}
+	if (assertion != NULL && (jwt = jwt_parse(assertion, strlen(assertion))) != NULL) {
+		if ((id = json_get_str(jwt->claims, "iss")) != NULL && *id != '\0')
+			out = strdup(id);
+		jwt_free(jwt);
+	}
+	return out;
+}
+
 enum oauth_error
 client_authenticate(struct req *r, struct client **out, enum client_auth_method *method,
     const char **why)
@@ -175,6 +380,7 @@ client_authenticate(struct req *r, struct client **out, enum client_auth_method 
 	const char *body_id = form_get_nonempty(&r->fparams, "client_id");
 	const char *body_secret = form_get_nonempty(&r->fparams, "client_secret");
 	const char *assertion = form_get_nonempty(&r->fparams, "client_assertion");
+	const char *assertion_type = form_get_nonempty(&r->fparams, "client_assertion_type");
 	char *basic_id = NULL, *basic_secret = NULL;
 	const char *id, *secret;
 	struct client *c = NULL;
@@ -192,15 +398,16 @@ client_authenticate(struct req *r, struct client **out, enum client_auth_method 
 	}
 	if (body_secret != NULL)
 		methods++;
-	if (assertion != NULL)
+	if (assertion != NULL || assertion_type != NULL)
 		methods++;
 	if (methods > 1) {
 		*why = "more than one client authentication method used";
 		e = OAUTH_INVALID_REQUEST;
 		goto out;
 	}
-	if (assertion != NULL) {
-		*why = "client assertions (private_key_jwt) are not supported";
+	if (assertion != NULL || assertion_type != NULL) {
+		if ((e = client_authenticate_jwt(r, out, why)) == OAUTH_OK)
+			*method = CLIENT_AUTH_JWT;
 		goto out;
 	}
 	id = basic_id != NULL ? basic_id : body_id;
@@ -232,6 +439,10 @@ client_authenticate(struct req *r, struct client **out, enum client_auth_method 
 	} else if (c->secret_required) {
 		/* A confidential client must authenticate (RFC 6749 §3.2.1). */
 		*why = "client authentication required for this client";
+		goto out;
+	} else if (c->jwks != NULL || c->jwks_uri != NULL) {
+		/* Registered keys make it confidential (client-confidential-asymmetric). */
+		*why = "this client must authenticate with a client assertion (private_key_jwt)";
 		goto out;
 	}
 	*out = c;

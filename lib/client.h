@@ -4,20 +4,27 @@
  *
  * Methods: HTTP Basic (client_secret_basic; id and secret are
  * form-urlencoded inside the base64, RFC 6749 §2.3.1), client_id and
- * client_secret in the body (client_secret_post), and public clients
- * (client_id only, when the client has no secret requirement).
- * private_key_jwt plugs in here (client_assertion) when it lands; until
- * then an assertion is refused as an unsupported method.  Using two
- * methods at once is invalid_request.
+ * client_secret in the body (client_secret_post), a signed JWT assertion
+ * (private_key_jwt, RFC 7523 §2.2: client_assertion_type and
+ * client_assertion; checked by lib/clientjwt), and public clients
+ * (client_id only).  Using two methods at once is invalid_request.  A
+ * client with registered keys (jwks or jwks_uri) and no secret is
+ * confidential: it must send an assertion.
  *
  * Secrets are checked against bcrypt hashes in constant time; never
- * logged.  struct client is owned by the caller (client_free).
+ * logged.  Because bcrypt is deliberately slow, a successful check is
+ * remembered per process (client id, the stored hash it matched, and an
+ * HMAC-SHA256 of the presented secret under a random per-process key; the
+ * secret itself is never kept): a later request presenting the same
+ * secret against the same stored hash skips bcrypt, and a changed secret
+ * (new hash) misses.  struct client is owned by the caller (client_free).
  */
 #ifndef SMARTAUTH_CLIENT_H
 #define SMARTAUTH_CLIENT_H
 
 #include <cjson/cJSON.h>
 
+#include "config.h"
 #include "form.h"
 #include "http.h"
 #include "oauth.h"
@@ -57,8 +64,21 @@ void		 client_free(struct client *c);
 int		 client_has_grant(const struct client *c, const char *grant);
 /* 1 when uri equals a registered redirect URI exactly (RFC 9700 §4.1.3). */
 int		 client_redirect_registered(const struct client *c, const char *uri);
-/* 1 when secret matches the stored hash (bcrypt, constant-time compare). */
+/* 1 when secret matches the stored hash (bcrypt, constant-time compare;
+ * successful checks cached as described above). */
 int		 client_secret_ok(const struct client *c, const char *secret);
+
+/* Hits of the secret cache since the program started (tests, stats). */
+unsigned long	 client_secret_cache_hits(void);
+
+/*
+ * Remembers the token endpoint URL (cfg->auth_base + "/token", as
+ * discovery advertises it), the "aud" client assertions must carry, and
+ * initialises libcurl for jwks_uri fetching.  Call once at program start;
+ * without it the configuration is loaded on the first assertion.  0, or
+ * -1 (logged).
+ */
+int		 client_auth_init(const struct config *cfg);
 
 /*
  * Authenticates the client of a token-endpoint request whose form body is
@@ -69,6 +89,14 @@ int		 client_secret_ok(const struct client *c, const char *secret);
  */
 enum oauth_error client_authenticate(struct req *r, struct client **out,
 		    enum client_auth_method *method, const char **why);
+
+/*
+ * Owned id of the client a token-family request claims to be, for the
+ * audit trail of a refused request only (nothing is verified): the body's
+ * client_id, else the Basic user, else the iss of an (unverified)
+ * client_assertion.  NULL when none.
+ */
+char		*client_claimed_id(struct req *r);
 
 /*
  * Parses an "Authorization: Basic" value into owned id and secret
