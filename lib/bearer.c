@@ -12,7 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "bearer.h"
+#include "bearer_cache.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -114,14 +117,43 @@ bearer_claims_error(const char *why)
 	return BEARER_MALFORMED;
 }
 
+/* Step 3: the claims of a verified token, at time now. */
+static enum bearer_error
+bearer_check_claims(cJSON *claims, const char *fhir_base, time_t now)
+{
+	struct jwt_expect ex;
+	struct jwt view;
+	const char *why = NULL;
+
+	memset(&view, 0, sizeof(view));
+	view.claims = claims;
+	memset(&ex, 0, sizeof(ex));
+	ex.iss = fhir_base;
+	ex.aud = fhir_base;
+	ex.now = now;
+	ex.skew = BEARER_SKEW;
+	ex.require_exp = 1;
+	ex.require_jti = 1;
+	if (jwt_check_claims(&view, &ex, &why) != 0) {
+		log_info("access token refused: %s", why != NULL ? why : "claims");
+		return bearer_claims_error(why);
+	}
+	if (json_get_str(claims, "sub") == NULL ||
+	    json_get_str(claims, "client_id") == NULL ||
+	    (cJSON_GetObjectItemCaseSensitive(claims, "scope") != NULL &&
+	    json_get_str(claims, "scope") == NULL)) {
+		log_info("access token refused: sub, client_id or scope missing or not a string");
+		return BEARER_MALFORMED;
+	}
+	return BEARER_OK;
+}
+
 enum bearer_error
 bearer_verify_jwt(const struct jwk_set *keys, const char *fhir_base, const char *token,
     size_t len, time_t now, struct jwt **out)
 {
-	struct jwt_expect ex;
 	const struct jwk *key;
 	struct jwt *jwt = NULL;
-	const char *why = NULL;
 	enum bearer_error e;
 	int ambiguous;
 
@@ -153,26 +185,8 @@ bearer_verify_jwt(const struct jwk_set *keys, const char *fhir_base, const char 
 		e = BEARER_MALFORMED;
 		goto fail;
 	}
-	memset(&ex, 0, sizeof(ex));
-	ex.iss = fhir_base;
-	ex.aud = fhir_base;
-	ex.now = now;
-	ex.skew = BEARER_SKEW;
-	ex.require_exp = 1;
-	ex.require_jti = 1;
-	if (jwt_check_claims(jwt, &ex, &why) != 0) {
-		log_info("access token refused: %s", why != NULL ? why : "claims");
-		e = bearer_claims_error(why);
+	if ((e = bearer_check_claims(jwt->claims, fhir_base, now)) != BEARER_OK)
 		goto fail;
-	}
-	if (json_get_str(jwt->claims, "sub") == NULL ||
-	    json_get_str(jwt->claims, "client_id") == NULL ||
-	    (cJSON_GetObjectItemCaseSensitive(jwt->claims, "scope") != NULL &&
-	    json_get_str(jwt->claims, "scope") == NULL)) {
-		log_info("access token refused: sub, client_id or scope missing or not a string");
-		e = BEARER_MALFORMED;
-		goto fail;
-	}
 	*out = jwt;
 	return BEARER_OK;
 fail:
@@ -200,73 +214,238 @@ bearer_col_true(PGresult *res, int col)
 	return !PQgetisnull(res, 0, col) && strcmp(PQgetvalue(res, 0, col), "t") == 0;
 }
 
+/* Step 4's statement: the token's row, its client and its user. */
+static const char bearer_row_sql[] =
+    "SELECT t.client_id, t.user_id, t.scope, t.launch_context::text, "
+    "t.revoked_at IS NOT NULL, t.expires_at <= now(), c.active, "
+    "coalesce(u.active, t.user_id IS NULL) "
+    "FROM smart.access_tokens t "
+    "JOIN smart.clients c ON c.id = t.client_id "
+    "LEFT JOIN smart.users u ON u.id = t.user_id "
+    "WHERE t.jti = $1";
+
 /*
- * Step 4: the token's row.  Fills b's client_id, user_id, scope and
- * launch_context from the database (the authority), after checking that
- * they agree with the token's own claims.
+ * Step 4 on the row statement's result (borrowed).  Fills b's client_id,
+ * user_id, scope and launch_context from the database (the authority),
+ * after checking that they agree with the token's own claims.
  */
 static enum bearer_error
-bearer_check_row(struct bearer *b, const cJSON *claims)
+bearer_check_row(struct bearer *b, const cJSON *claims, PGresult *res)
 {
-	static const char sql[] =
-	    "SELECT t.client_id, t.user_id, t.scope, t.launch_context::text, "
-	    "t.revoked_at IS NOT NULL, t.expires_at <= now(), c.active, "
-	    "coalesce(u.active, t.user_id IS NULL) "
-	    "FROM smart.access_tokens t "
-	    "JOIN smart.clients c ON c.id = t.client_id "
-	    "LEFT JOIN smart.users u ON u.id = t.user_id "
-	    "WHERE t.jti = $1";
-	const char *params[1] = { b->jti };
 	const char *sub = json_get_str(claims, "sub");
 	const char *cid = json_get_str(claims, "client_id");
 	const char *lc;
-	enum bearer_error e = BEARER_INTERNAL;
-	PGresult *res;
 
-	if ((res = db_exec(sql, 1, params)) == NULL)
-		return db_unavailable() ? BEARER_DB_UNAVAILABLE : BEARER_INTERNAL;
 	if (PQntuples(res) != 1) {
 		log_info("access token refused: not recorded (client %s)", cid);
-		e = BEARER_REVOKED;
-		goto out;
+		return BEARER_REVOKED;
 	}
 	if (bearer_col_true(res, 4)) {
 		log_info("access token refused: revoked (client %s)", cid);
-		e = BEARER_REVOKED;
-		goto out;
+		return BEARER_REVOKED;
 	}
 	if (bearer_col_true(res, 5)) {
 		log_info("access token refused: expired (client %s)", cid);
-		e = BEARER_EXPIRED;
-		goto out;
+		return BEARER_EXPIRED;
 	}
 	if (!bearer_col_true(res, 6) || !bearer_col_true(res, 7)) {
 		log_info("access token refused: client or user no longer active (client %s)", cid);
-		e = BEARER_REVOKED;
-		goto out;
+		return BEARER_REVOKED;
 	}
 	/* The row and the signed claims must tell the same story. */
 	if (strcmp(PQgetvalue(res, 0, 0), cid) != 0 ||
 	    strcmp(PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 0) : PQgetvalue(res, 0, 1), sub) != 0) {
 		log_warn("access token refused: claims disagree with its record (client %s)", cid);
-		e = BEARER_REVOKED;
-		goto out;
+		return BEARER_REVOKED;
 	}
 	lc = PQgetvalue(res, 0, 3);
 	if ((b->client_id = strdup(PQgetvalue(res, 0, 0))) == NULL ||
 	    (!PQgetisnull(res, 0, 1) && (b->user_id = strdup(PQgetvalue(res, 0, 1))) == NULL) ||
 	    (b->scope = strdup(PQgetvalue(res, 0, 2))) == NULL) {
 		log_err("out of memory");
-		goto out;
+		return BEARER_INTERNAL;
 	}
 	if ((b->launch_context = json_parse_strict(lc, strlen(lc), NULL)) == NULL ||
 	    !cJSON_IsObject(b->launch_context)) {
 		log_err("access token row: launch_context is not a JSON object (client %s)", cid);
+		return BEARER_INTERNAL;
+	}
+	return BEARER_OK;
+}
+
+/* ---- verified signatures, remembered (bearer_cache.h) ---- */
+
+static struct bearer_cache	*bearer_vc;
+static const struct jwk_set	*bearer_vc_keys;
+static char			*bearer_vc_base;
+static size_t			 bearer_vc_hits;
+
+/*
+ * The cache for this key set and FHIR base; a different key set or base
+ * (never in a program, which loads its keys once) starts afresh, so an
+ * entry never outlives the keys that verified it.  NULL: run uncached.
+ */
+static struct bearer_cache *
+bearer_vc_for(const struct jwk_set *keys, const char *fhir_base)
+{
+	if (bearer_vc != NULL && bearer_vc_keys == keys && strcmp(bearer_vc_base, fhir_base) == 0)
+		return bearer_vc;
+	bearer_cache_free(bearer_vc);
+	free(bearer_vc_base);
+	bearer_vc_keys = NULL;
+	if ((bearer_vc_base = strdup(fhir_base)) == NULL ||
+	    (bearer_vc = bearer_cache_new(BEARER_CACHE_N)) == NULL) {
+		free(bearer_vc_base);
+		bearer_vc_base = NULL;
+		bearer_vc = NULL;
+		return NULL;
+	}
+	bearer_vc_keys = keys;
+	return bearer_vc;
+}
+
+/*
+ * SHA-256 of the token, with the algorithm fetched once per process
+ * (EVP_sha256() in EVP_Digest looks the implementation up on every call).
+ * 0, or -1 (logged).
+ */
+static int
+bearer_digest(const char *token, size_t len, unsigned char digest[BEARER_CACHE_KEYLEN])
+{
+	static EVP_MD *sha256;
+	unsigned int n = 0;
+
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+		log_err("EVP_MD_fetch SHA256 failed");
+		return -1;
+	}
+	if (EVP_Digest(token, len, digest, &n, sha256, NULL) != 1 || n != BEARER_CACHE_KEYLEN) {
+		log_err("EVP_Digest failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* When a verified token leaves the cache: exp plus the skew (bounded). */
+static time_t
+bearer_vc_expiry(const cJSON *claims, time_t now)
+{
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+	double t = cJSON_IsNumber(exp) ? exp->valuedouble : 0;
+
+	if (!(t > (double)now))
+		return now;
+	if (t > (double)now + 366.0 * 86400)
+		t = (double)now + 366.0 * 86400;
+	return (time_t)t + BEARER_SKEW;
+}
+
+size_t
+bearer_cache_hits(void)
+{
+	return bearer_vc_hits;
+}
+
+void
+bearer_cache_reset(void)
+{
+	bearer_cache_free(bearer_vc);
+	bearer_vc = NULL;
+	free(bearer_vc_base);
+	bearer_vc_base = NULL;
+	bearer_vc_keys = NULL;
+	bearer_vc_hits = 0;
+}
+
+void
+bearer_pending_clear(struct bearer_pending *pd)
+{
+	if (pd == NULL)
+		return;
+	cJSON_Delete(pd->claims);
+	memset(pd, 0, sizeof(*pd));
+}
+
+enum bearer_error
+bearer_check_offline(const char *authorization, const struct jwk_set *keys,
+    const char *fhir_base, time_t now, struct bearer_pending *pd)
+{
+	unsigned char digest[BEARER_CACHE_KEYLEN];
+	struct bearer_cache *vc = NULL;
+	const cJSON *hit = NULL;
+	struct jwt *jwt = NULL;
+	const char *token;
+	cJSON *claims, *copy;
+	enum bearer_error e;
+	size_t len;
+
+	memset(pd, 0, sizeof(*pd));
+	if ((e = bearer_parse_header(authorization, &token, &len)) != BEARER_OK)
+		return e;
+	if (keys == NULL || fhir_base == NULL)
+		return BEARER_INTERNAL;
+	/* No digest, no cache: a failed hash must never look like a hit. */
+	if (bearer_digest(token, len, digest) == 0)
+		vc = bearer_vc_for(keys, fhir_base);
+	if (vc != NULL && (hit = bearer_cache_get(vc, digest, now)) != NULL) {
+		/* The same bytes verified before: only the clock can have moved. */
+		if ((claims = cJSON_Duplicate(hit, 1)) == NULL) {
+			log_err("out of memory");
+			return BEARER_INTERNAL;
+		}
+		if ((e = bearer_check_claims(claims, fhir_base, now)) != BEARER_OK) {
+			cJSON_Delete(claims);
+			return e;
+		}
+		bearer_vc_hits++;
+	} else {
+		if ((e = bearer_verify_jwt(keys, fhir_base, token, len, now, &jwt)) != BEARER_OK)
+			return e;
+		claims = jwt->claims;
+		jwt->claims = NULL;
+		jwt_free(jwt);
+		/* A failure to remember costs the next request a verification only. */
+		if (vc != NULL && (copy = cJSON_Duplicate(claims, 1)) != NULL)
+			bearer_cache_put(vc, digest, copy, bearer_vc_expiry(claims, now));
+	}
+	pd->claims = claims;
+	pd->params[0] = json_get_str(claims, "jti");
+	return BEARER_OK;
+}
+
+void
+bearer_row_stmt(struct bearer_pending *pd, struct db_stmt *s)
+{
+	s->sql = bearer_row_sql;
+	s->nparams = 1;
+	s->params = pd->params;
+	s->res = NULL;
+}
+
+enum bearer_error
+bearer_check_result(struct bearer_pending *pd, PGresult *res, struct bearer **out)
+{
+	struct bearer *b = NULL;
+	enum bearer_error e = BEARER_INTERNAL;
+
+	*out = NULL;
+	if (pd->claims == NULL)
+		return BEARER_INTERNAL;
+	if (res == NULL)
+		return db_unavailable() ? BEARER_DB_UNAVAILABLE : BEARER_INTERNAL;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->jti = strdup(pd->params[0])) == NULL) {
+		log_err("out of memory");
 		goto out;
 	}
-	e = BEARER_OK;
+	if ((e = bearer_check_row(b, pd->claims, res)) != BEARER_OK)
+		goto out;
+	b->claims = pd->claims;
+	pd->claims = NULL;
+	*out = b;
+	b = NULL;
 out:
-	PQclear(res);
+	bearer_free(b);
 	return e;
 }
 
@@ -274,32 +453,18 @@ enum bearer_error
 bearer_authenticate(const char *authorization, const struct jwk_set *keys,
     const char *fhir_base, time_t now, struct bearer **out)
 {
-	struct bearer *b = NULL;
-	struct jwt *jwt = NULL;
-	const char *token;
+	struct bearer_pending pd;
+	struct db_stmt st;
 	enum bearer_error e;
-	size_t len;
 
 	*out = NULL;
-	if ((e = bearer_parse_header(authorization, &token, &len)) != BEARER_OK)
+	if ((e = bearer_check_offline(authorization, keys, fhir_base, now, &pd)) != BEARER_OK)
 		return e;
-	if ((e = bearer_verify_jwt(keys, fhir_base, token, len, now, &jwt)) != BEARER_OK)
-		return e;
-	e = BEARER_INTERNAL;
-	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->jti = strdup(json_get_str(jwt->claims, "jti"))) == NULL) {
-		log_err("out of memory");
-		goto out;
-	}
-	if ((e = bearer_check_row(b, jwt->claims)) != BEARER_OK)
-		goto out;
-	b->claims = jwt->claims;
-	jwt->claims = NULL;
-	*out = b;
-	b = NULL;
-out:
-	jwt_free(jwt);
-	bearer_free(b);
+	bearer_row_stmt(&pd, &st);
+	st.res = db_exec(st.sql, st.nparams, st.params);
+	e = bearer_check_result(&pd, st.res, out);
+	PQclear(st.res);
+	bearer_pending_clear(&pd);
 	return e;
 }
 

@@ -18,7 +18,16 @@
  *      the token names, and that client (and user, if any) is still
  *      active.
  * Step 4 runs on every call: nothing "valid" is cached, so a revocation
- * takes effect on the next request (RFC 7009 §2.2).
+ * takes effect on the next request (RFC 7009 §2.2).  What steps 2 and 3
+ * found is remembered (lib/bearer_cache, keyed by the token's SHA-256,
+ * at most BEARER_CACHE_N tokens, none past its exp): a token presented
+ * again skips the signature verification, never the claims' time checks
+ * nor step 4.
+ *
+ * A program that batches step 4 with its own statements (one database
+ * round trip per request, db_exec_batch) calls bearer_check_offline,
+ * puts bearer_row_stmt into its batch and hands the result to
+ * bearer_check_result; bearer_authenticate is the three in a row.
  *
  * Owns the struct bearer it returns and a public-only copy of the key set
  * (bearer_keys_load), so a resource server never holds a private key.
@@ -33,11 +42,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "db.h"
 #include "jwk.h"
 #include "jwt.h"
 
 /* Seconds of clock skew allowed on exp/nbf (the database checks expiry too). */
 #define BEARER_SKEW	30
+/* Verified tokens remembered per process (about 1 KiB each). */
+#define BEARER_CACHE_N	1024
 
 enum bearer_error {
 	BEARER_OK = 0,
@@ -112,6 +124,42 @@ enum bearer_error bearer_authenticate(const char *authorization,
 		    time_t now, struct bearer **out);
 
 void		 bearer_free(struct bearer *b);
+
+/* A token that passed steps 1 to 3 and waits for step 4. */
+struct bearer_pending {
+	cJSON		*claims;	/* owned: the verified claims */
+	const char	*params[1];	/* step 4's parameter: the jti (in claims) */
+};
+
+/*
+ * Steps 1 to 3 of an Authorization header value, with the verified-token
+ * cache (see above): on BEARER_OK pd holds the claims (free with
+ * bearer_pending_clear, also after bearer_check_result).  keys and
+ * fhir_base must be the same for the life of the process (another pair
+ * empties the cache).  Never touches the database.
+ */
+enum bearer_error bearer_check_offline(const char *authorization,
+		    const struct jwk_set *keys, const char *fhir_base, time_t now,
+		    struct bearer_pending *pd);
+
+/* Fills s with step 4's statement for pd (parameters borrowed from pd). */
+void		 bearer_row_stmt(struct bearer_pending *pd, struct db_stmt *s);
+
+/*
+ * Step 4 on the statement's result (borrowed; NULL when the statement
+ * failed: BEARER_DB_UNAVAILABLE or BEARER_INTERNAL after db_unavailable).
+ * On BEARER_OK *out holds the verified token (owned, bearer_free), and
+ * the claims moved from pd into it.
+ */
+enum bearer_error bearer_check_result(struct bearer_pending *pd, PGresult *res,
+		    struct bearer **out);
+
+void		 bearer_pending_clear(struct bearer_pending *pd);
+
+/* Signature verifications the cache saved so far (tests, benchmarks). */
+size_t		 bearer_cache_hits(void);
+/* Forgets every verified token (tests). */
+void		 bearer_cache_reset(void);
 
 /*
  * The public halves of the signing keys in key_dir, with the same kids

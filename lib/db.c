@@ -15,6 +15,8 @@
 #include "log.h"
 
 #define DB_MAX_STMTS	128
+/* Most statements in one db_exec_batch. */
+#define DB_BATCH_MAX	8
 /* After a failed connect, calls fail fast for this long (ms). */
 #define DB_RETRY_MS	250
 
@@ -28,6 +30,7 @@ static int		 db_in_tx;
 static int		 db_down;
 static char		 db_state[6];
 static long long	 db_next_try_ms;
+static unsigned long	 db_serial;		/* connections made so far */
 
 static long long
 db_now_ms(void)
@@ -97,12 +100,20 @@ db_connect(void)
 	db_conn = PQconnectdbParams(keys, vals, 1);
 	if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK) {
 		const char *m = db_conn != NULL ? PQerrorMessage(db_conn) : "out of memory";
-		char line[256];
+		char line[768];
 		size_t n;
 
+		/* One line per host tried (a multi-host string): join them,
+		 * so that the log says why each host was refused. */
 		snprintf(line, sizeof(line), "%s", m);
-		n = strcspn(line, "\n");
-		line[n] = '\0';
+		n = strlen(line);
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		for (n = strcspn(line, "\n"); line[n] != '\0'; n += strcspn(line + n, "\n")) {
+			line[n] = ';';
+			if (line[n + 1] == '\t')
+				line[n + 1] = ' ';
+		}
 		log_err("cannot connect to the database: %s", line);
 		db_drop();
 		db_down = 1;
@@ -111,6 +122,7 @@ db_connect(void)
 		return -1;
 	}
 	log_info("connected to the database");
+	db_serial++;
 	return 0;
 }
 
@@ -128,6 +140,23 @@ db_classify(PGresult *res)
 	    strcmp(db_state, "57P03") == 0 ||		/* cannot_connect_now */
 	    strcmp(db_state, "53300") == 0 ||		/* too_many_connections */
 	    strcmp(db_state, "25006") == 0;		/* read_only_sql_transaction */
+}
+
+/* Why the database cannot be used, for the log line (no parameters in it). */
+static const char *
+db_cause(void)
+{
+	if (strcmp(db_state, "25006") == 0)
+		return "the database is read-only (a standby, or default_transaction_read_only)";
+	if (strcmp(db_state, "53300") == 0)
+		return "too many connections";
+	if (strcmp(db_state, "57P01") == 0)
+		return "the server is shutting down";
+	if (strcmp(db_state, "57P02") == 0)
+		return "the server crashed";
+	if (strcmp(db_state, "57P03") == 0)
+		return "the server is starting up or in recovery";
+	return "connection lost";
 }
 
 static const char *
@@ -189,8 +218,8 @@ db_exec(const char *sql, int nparams, const char *const *params)
 		if (!db_down || db_in_tx) {
 			/* A statement error, or a broken transaction: report it. */
 			if (db_down)
-				log_err("database connection lost in a transaction (SQLSTATE %s)",
-				    db_state[0] ? db_state : "-");
+				log_err("database unavailable in a transaction: %s (SQLSTATE %s)",
+				    db_cause(), db_state[0] ? db_state : "-");
 			else
 				log_err("statement failed: SQLSTATE %s: %s", db_state,
 				    res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "?");
@@ -203,11 +232,164 @@ db_exec(const char *sql, int nparams, const char *const *params)
 		if (PQstatus(db_conn) != CONNECTION_OK || strncmp(db_state, "57P", 3) == 0 ||
 		    strncmp(db_state, "08", 2) == 0)
 			db_drop();	/* reconnect and retry once */
+		else {
+			/* Read-only or full: retrying now will not help, but the
+			 * session must not outlive the condition (a read-only
+			 * session stays read-only after the database is made
+			 * writable again; after a failover a new connection with
+			 * target_session_attrs=read-write finds the primary). */
+			db_drop();
+			break;
+		}
+	}
+	log_err("database unavailable: %s (SQLSTATE %s)", db_cause(),
+	    db_state[0] ? db_state : "-");
+	return NULL;
+}
+
+/* Frees every result of a batch. */
+static void
+db_batch_clear(struct db_stmt *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		PQclear(v[i].res);
+		v[i].res = NULL;
+	}
+}
+
+/*
+ * One attempt at a batch on the current connection.  Statements not yet
+ * prepared on this connection are prepared first (one round trip each, once
+ * per connection); then every statement is sent, followed by one Sync, and
+ * the results are read in order.  Returns 0, or -1 with *err the first
+ * failed result (owned; NULL when there was none, e.g. a lost connection).
+ */
+static int
+db_batch_try(struct db_stmt *v, size_t n, PGresult **err)
+{
+	char names[DB_BATCH_MAX][16];
+	const char *nm[DB_BATCH_MAX];
+	ExecStatusType st;
+	PGresult *res;
+	size_t i;
+	int prepared, rc = 0;
+
+	*err = NULL;
+	for (i = 0; i < n; i++) {
+		nm[i] = db_stmt_name(v[i].sql, names[i], sizeof(names[i]), &prepared);
+		if (nm[i] != NULL && !prepared) {
+			res = PQprepare(db_conn, nm[i], v[i].sql, v[i].nparams, NULL);
+			if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+				*err = res;
+				return -1;
+			}
+			PQclear(res);
+			db_stmts[db_nstmts++] = v[i].sql;
+		}
+	}
+	if (PQenterPipelineMode(db_conn) != 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((nm[i] != NULL ? PQsendQueryPrepared(db_conn, nm[i], v[i].nparams, v[i].params,
+		    NULL, NULL, 0) : PQsendQueryParams(db_conn, v[i].sql, v[i].nparams, NULL,
+		    v[i].params, NULL, NULL, 0)) != 1)
+			goto broken;
+	}
+	if (PQpipelineSync(db_conn) != 1)
+		goto broken;
+	for (i = 0; i < n; i++) {
+		if ((res = PQgetResult(db_conn)) == NULL)
+			goto broken;
+		st = PQresultStatus(res);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			v[i].res = res;
+		else {
+			/* The first failure says why; those after it were aborted. */
+			if (*err == NULL && st != PGRES_PIPELINE_ABORTED)
+				*err = res;
+			else
+				PQclear(res);
+			rc = -1;
+		}
+		/* Each statement's results end with a NULL. */
+		if ((res = PQgetResult(db_conn)) != NULL) {
+			PQclear(res);
+			goto broken;
+		}
+	}
+	res = PQgetResult(db_conn);
+	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	PQclear(res);
+	if (st != PGRES_PIPELINE_SYNC || PQexitPipelineMode(db_conn) != 1)
+		goto broken;
+	return rc;
+broken:
+	/* Out of step with the server: this connection is done for. */
+	if (*err == NULL && PQstatus(db_conn) != CONNECTION_OK)
+		snprintf(db_state, sizeof(db_state), "08006");
+	db_drop();
+	return -1;
+}
+
+int
+db_exec_batch(struct db_stmt *v, size_t n)
+{
+	PGresult *err;
+	int attempt, broken, in_tx = db_in_tx;
+
+	db_down = 0;
+	db_state[0] = '\0';
+	if (n == 0 || n > DB_BATCH_MAX) {
+		log_err("a batch holds 1 to %d statements, not %zu", DB_BATCH_MAX, n);
+		return -1;
+	}
+	for (attempt = 0; attempt < 2; attempt++) {
+		db_batch_clear(v, n);
+		if (db_connect() == -1)
+			return -1;
+		if (db_batch_try(v, n, &err) == 0)
+			return 0;
+		db_batch_clear(v, n);
+		broken = db_conn == NULL;
+		if (broken && err == NULL) {
+			/* Connection lost: db_batch_try dropped it. */
+			db_down = 1;
+			if (in_tx) {
+				log_err("database connection lost in a transaction");
+				return -1;
+			}
+			continue;		/* reconnect and retry once */
+		}
+		db_classify(err);
+		if (!db_down || in_tx) {
+			if (db_down)
+				log_err("database connection lost in a transaction (SQLSTATE %s)",
+				    db_state[0] ? db_state : "-");
+			else
+				log_err("statement failed: SQLSTATE %s: %s", db_state,
+				    err != NULL ? PQresultErrorField(err, PG_DIAG_MESSAGE_PRIMARY) : "?");
+			PQclear(err);
+			if (db_down)
+				db_drop();
+			return -1;
+		}
+		PQclear(err);
+		if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK ||
+		    strncmp(db_state, "57P", 3) == 0 || strncmp(db_state, "08", 2) == 0)
+			db_drop();	/* reconnect and retry once */
 		else
-			break;		/* e.g. read-only: retrying will not help */
+			break;
 	}
 	log_err("database unavailable (SQLSTATE %s)", db_state[0] ? db_state : "-");
-	return NULL;
+	return -1;
+}
+
+unsigned long
+db_connection_serial(void)
+{
+	return db_conn != NULL ? db_serial : 0;
 }
 
 int
@@ -245,18 +427,50 @@ db_begin(void)
 int
 db_commit(void)
 {
-	PGresult *res = db_exec("COMMIT", 0, NULL);
+	PGresult *res;
 	int rc = -1;
 
-	/* COMMIT of a transaction that had failed reports success but rolls
-	 * back: its command tag is ROLLBACK.  Treat that as a failure. */
-	if (res != NULL) {
+	db_down = 0;
+	db_state[0] = '\0';
+	if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK) {
+		db_down = 1;
+		snprintf(db_state, sizeof(db_state), "08006");
+		log_err("database unavailable at COMMIT: connection lost");
+		db_drop();
+		return -1;
+	}
+	/*
+	 * COMMIT goes as a simple query, never as a prepared statement.  An
+	 * extended-protocol Execute of COMMIT is answered CommandComplete,
+	 * and the server then reads the Sync that follows; a fast shutdown
+	 * (or pg_terminate_backend) arriving in between sends its FATAL
+	 * before ReadyForQuery, and libpq reports that error for a
+	 * transaction that did commit: the client would be told 503 for a
+	 * code or refresh token already spent, and its retry would look like
+	 * a replay.  A simple query's reply ends with ReadyForQuery before the
+	 * server looks at interrupts again.  (A connection cut while COMMIT
+	 * is in flight stays ambiguous, as for every database client.)
+	 */
+	res = PQexec(db_conn, "COMMIT");
+	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK) {
+		/* COMMIT of a transaction that had failed reports success but
+		 * rolls back: its command tag is ROLLBACK.  A failure. */
 		if (strcmp(PQcmdStatus(res), "COMMIT") == 0)
 			rc = 0;
 		else
 			log_err("transaction was rolled back at COMMIT");
-		PQclear(res);
+	} else {
+		db_classify(res);
+		if (db_down)
+			log_err("database unavailable at COMMIT: %s (SQLSTATE %s)", db_cause(),
+			    db_state[0] ? db_state : "-");
+		else
+			log_err("COMMIT failed: SQLSTATE %s: %s", db_state,
+			    res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "?");
 	}
+	PQclear(res);
+	if (rc == -1 && db_down)
+		db_drop();
 	db_in_tx = 0;
 	return rc;
 }

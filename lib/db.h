@@ -15,6 +15,8 @@
 #ifndef SMARTAUTH_DB_H
 #define SMARTAUTH_DB_H
 
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 /* Remembers the connection string (copied) and the program name; does not connect. */
@@ -28,11 +30,39 @@ void	 db_close(void);
  */
 PGresult *db_exec(const char *sql, int nparams, const char *const *params);
 
+/*
+ * A number that changes whenever a new connection is made (0 before the
+ * first): session settings made with SET or set_config are lost with the
+ * connection, so a module that needs one re-applies it when this changed.
+ */
+unsigned long db_connection_serial(void);
+
 /* 1 when the last failure was the database being unreachable, shutting
  * down, read-only or refusing connections (answer 503), 0 otherwise. */
 int	 db_unavailable(void);
 /* SQLSTATE of the last failure ("" when none or unknown). */
 const char *db_last_sqlstate(void);
+
+/* One statement of a batch (db_exec_batch). */
+struct db_stmt {
+	const char		*sql;		/* static SQL text, as for db_exec */
+	int			 nparams;
+	const char *const	*params;
+	PGresult		*res;		/* out: owned result (PQclear), or NULL */
+};
+
+/*
+ * Runs the n statements of v in ONE round trip (libpq pipeline mode, one
+ * Sync at the end), in order, each prepared as db_exec would.  Outside a
+ * transaction they run in one implicit transaction, so a statement that
+ * fails aborts the ones after it.  Returns 0 when every statement
+ * succeeded (each v[i].res set, COMMAND_OK or TUPLES_OK); -1 otherwise
+ * (also for n = 0 or more than 8 statements),
+ * logged, with every v[i].res NULL (db_unavailable tells a database that
+ * went away).  Outside a transaction a broken connection is reopened and
+ * the batch retried once, as db_exec does.
+ */
+int	 db_exec_batch(struct db_stmt *v, size_t n);
 
 int	 db_begin(void);
 int	 db_commit(void);

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "outcome.h"
+#include "policydb.h"
 #include "store.h"
 
 #define GW_METHODS	"GET, HEAD, POST, PUT, DELETE, OPTIONS"
@@ -437,6 +438,57 @@ gw_json_body(struct req *r, long max, cJSON **out, const char **why)
 	return 0;
 }
 
+/*
+ * The bearer token (lib/bearer steps 1 to 3 offline, so a forged token
+ * costs no database work), then in ONE database round trip: the token's
+ * row (step 4: revocation seen at once), the AccessPolicy version poll
+ * and, for a plain read, the resource.  The resource is fetched before
+ * anything is decided and goes to *pre (owned, PQclear) only for gw_read,
+ * which uses it only once scopes, compartment and policies allowed the
+ * read.  On BEARER_OK *tok is the verified token (owned).
+ */
+static enum bearer_error
+gw_authenticate(struct gateway *g, struct req *r, const struct gw_route *rt, int routed,
+    PGresult **pre, struct bearer **tok)
+{
+	struct bearer_pending pd;
+	struct db_stmt v[3];
+	const char *rp[2];
+	enum bearer_error e;
+	size_t n = 0, i;
+
+	*pre = NULL;
+	*tok = NULL;
+	if ((e = bearer_check_offline(http_header(r, "Authorization"), g->keys,
+	    g->cfg->fhir_base, time(NULL), &pd)) != BEARER_OK)
+		return e;
+	bearer_row_stmt(&pd, &v[n++]);
+	policydb_sync_stmt(&v[n++]);
+	if (routed && rt->kind == GW_R_INSTANCE &&
+	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
+		rp[0] = rt->type;
+		rp[1] = rt->id;
+		store_read_stmt(rp, &v[n++]);
+	}
+	if (db_exec_batch(v, n) == -1) {
+		e = bearer_check_result(&pd, NULL, tok);
+		goto out;
+	}
+	if ((e = bearer_check_result(&pd, v[0].res, tok)) != BEARER_OK)
+		goto out;
+	/* A failed reload leaves the poll to policydb_check, which answers for it. */
+	(void)policydb_sync_result(v[1].res);
+	if (n == 3) {
+		*pre = v[2].res;
+		v[2].res = NULL;
+	}
+out:
+	for (i = 0; i < n; i++)
+		PQclear(v[i].res);
+	bearer_pending_clear(&pd);
+	return e;
+}
+
 int
 gateway_handle(struct req *r, struct resp *p, void *ctx)
 {
@@ -448,6 +500,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 	struct form merged = { 0 };
 	struct buf mq = { 0 };
 	struct bearer *tok = NULL;
+	PGresult *pre = NULL;
 	enum bearer_error be;
 	enum form_error fe;
 	cJSON *body = NULL;
@@ -455,6 +508,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 	int status, rc = -1;
 
 	store_request_begin();
+	policydb_request_begin();
 	memset(&pr, 0, sizeof(pr));
 	memset(&c, 0, sizeof(c));
 	gw_out_init(&o);
@@ -467,8 +521,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 		return gw_metadata(g, r, p);
 
 	/* Everything else needs a token, even a path that leads nowhere. */
-	be = bearer_authenticate(http_header(r, "Authorization"), g->keys, g->cfg->fhir_base,
-	    time(NULL), &tok);
+	be = gw_authenticate(g, r, &rt, status == 0, &pre, &tok);
 	if (be != BEARER_OK)
 		return gw_token_error(p, be);
 	if (status != 0) {
@@ -480,6 +533,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 		goto out;
 	}
 
+	c.pre_read = pre;
 	c.method = r->method;
 	c.rt = rt;
 	c.query = r->query;
@@ -534,6 +588,7 @@ out:
 	}
 	gw_out_free(&o);
 	gw_principal_clear(&pr);
+	PQclear(pre);
 	free(c.path);
 	cJSON_Delete(body);
 	form_clear(&merged);

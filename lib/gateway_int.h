@@ -90,6 +90,8 @@ struct gw_call {
 	int			 minimal;	/* Prefer: return=minimal */
 	int			 in_tx;		/* inside a transaction bundle */
 	const char		*assign_id;	/* transaction: the id of a create */
+	PGresult		*pre_read;	/* plain read: the resource, unfiltered, fetched
+						 * with the token (borrowed; NULL: read it) */
 };
 
 /* The outcome of one interaction. */

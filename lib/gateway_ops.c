@@ -170,7 +170,11 @@ gw_read(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw
 		return rc;
 	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_R, &lane, o)) != 1)
 		return rc;
-	st = store_read(c->rt.type, c->rt.id, lane.filter, &res);
+	/* Fetched before any decision; used only now that the read is allowed. */
+	if (c->pre_read != NULL && lane.filter == NULL)
+		st = store_read_result(c->pre_read, c->rt.type, c->rt.id, &res);
+	else
+		st = store_read(c->rt.type, c->rt.id, lane.filter, &res);
 	if (st != STORE_OK)
 		rc = st == STORE_NOT_FOUND ? gw_hidden(o, c->rt.type, c->rt.id) : gw_store_error(o, st);
 	else if (!gw_lane_sees(&lane, res.patient) || !res.ok)

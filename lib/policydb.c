@@ -32,6 +32,7 @@ struct pdb_cache {
 
 static struct {
 	int			 loaded;
+	int			 fresh;		/* version polled for this request */
 	long long		 version;
 	struct policy_set	*set;
 	struct pdb_cache	 users, clients, roles;
@@ -244,20 +245,19 @@ pdb_cache_get(const struct pdb_cache *c, const char *key)
 	return NULL;
 }
 
-/* Stores a copy of value (NULL: absent) under key; failures only skip caching. */
-static void
-pdb_cache_put(struct pdb_cache *c, const char *key, const cJSON *value)
+/*
+ * Stores value (NULL: absent; consumed when stored) under key.  0 stored,
+ * -1 not stored (nothing loaded yet, out of memory): value stays the
+ * caller's.
+ */
+static int
+pdb_cache_put(struct pdb_cache *c, const char *key, cJSON *v)
 {
 	struct pdb_entry *e;
 	char *k;
-	cJSON *v = NULL;
 
-	if (!pdb.loaded)
-		return;
-	if ((k = strdup(key)) == NULL || (value != NULL && (v = cJSON_Duplicate(value, 1)) == NULL)) {
-		free(k);
-		return;
-	}
+	if (!pdb.loaded || (k = strdup(key)) == NULL)
+		return -1;
 	if (c->n < PDB_CACHE_N)
 		e = &c->v[c->n++];
 	else {
@@ -268,6 +268,7 @@ pdb_cache_put(struct pdb_cache *c, const char *key, const cJSON *value)
 	}
 	e->key = k;
 	e->value = v;
+	return 0;
 }
 
 void
@@ -333,6 +334,7 @@ pdb_load(void)
 	}
 	policydb_reset();
 	pdb.set = set;
+	pdb.fresh = 0;
 	pdb.version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	pdb.loaded = 1;
 	log_debug("loaded %zu AccessPolicies (configuration version %lld)",
@@ -344,20 +346,54 @@ out:
 	return rc;
 }
 
+static const char pdb_version_sql[] = "SELECT version FROM smart.config_version WHERE id = 1";
+
+int
+policydb_sync_result(PGresult *res)
+{
+	long long v;
+
+	pdb.fresh = 0;
+	if (res == NULL)
+		return -1;
+	v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	if (!(pdb.loaded && v == pdb.version) && pdb_load() == -1)
+		return -1;
+	pdb.fresh = 1;
+	return 0;
+}
+
+void
+policydb_sync_stmt(struct db_stmt *s)
+{
+	s->sql = pdb_version_sql;
+	s->nparams = 0;
+	s->params = NULL;
+	s->res = NULL;
+}
+
+void
+policydb_request_begin(void)
+{
+	pdb.fresh = 0;
+}
+
 int
 policydb_sync(void)
 {
-	static const char sql[] = "SELECT version FROM smart.config_version WHERE id = 1";
 	PGresult *res;
-	long long v;
+	int rc;
 
-	if ((res = db_exec(sql, 0, NULL)) == NULL)
-		return -1;
-	v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
-	PQclear(res);
-	if (pdb.loaded && v == pdb.version)
+	/* Already polled in this request's batch (policydb_sync_result). */
+	if (pdb.fresh && pdb.loaded)
 		return 0;
-	return pdb_load();
+	if ((res = db_exec(pdb_version_sql, 0, NULL)) == NULL)
+		return -1;
+	rc = policydb_sync_result(res);
+	PQclear(res);
+	/* Standalone polls stay per call. */
+	pdb.fresh = 0;
+	return rc;
 }
 
 const struct policy_set *
@@ -395,65 +431,84 @@ out:
 	return v;
 }
 
-/* Cached lookup through pdb_load_one. */
-static cJSON *
-pdb_cached(struct pdb_cache *c, const char *sql, const char *key, int ncols, int *missing)
+/*
+ * Cached lookup through pdb_load_one, without a copy: the value is
+ * borrowed from the cache (valid until the next sync or put into the same
+ * cache), or, when it could not be cached, owned through *tmp (the caller
+ * frees *tmp, NULL otherwise).  NULL with *missing as pdb_load_one.
+ */
+static const cJSON *
+pdb_peek(struct pdb_cache *c, const char *sql, const char *key, int ncols, int *missing,
+    cJSON **tmp)
 {
 	const struct pdb_entry *e;
 	cJSON *v;
 
 	*missing = 0;
+	*tmp = NULL;
 	if (key == NULL) {
 		*missing = 1;
 		return NULL;
 	}
 	if ((e = pdb_cache_get(c, key)) != NULL) {
-		if (e->value == NULL) {
+		if (e->value == NULL)
 			*missing = 1;
-			return NULL;
-		}
-		if ((v = cJSON_Duplicate(e->value, 1)) == NULL)
-			log_err("out of memory");
-		return v;
+		return e->value;
 	}
 	v = pdb_load_one(sql, key, ncols, missing);
-	if (v != NULL || *missing)
-		pdb_cache_put(c, key, v);
+	if ((v != NULL || *missing) && pdb_cache_put(c, key, v) == 0)
+		return v;
+	*tmp = v;
 	return v;
 }
+
+/* Cached lookup through pdb_load_one; an owned copy. */
+static cJSON *
+pdb_cached(struct pdb_cache *c, const char *sql, const char *key, int ncols, int *missing)
+{
+	const cJSON *v;
+	cJSON *tmp, *copy;
+
+	if ((v = pdb_peek(c, sql, key, ncols, missing, &tmp)) == NULL)
+		return NULL;
+	if (tmp != NULL)
+		return tmp;
+	if ((copy = cJSON_Duplicate(v, 1)) == NULL)
+		log_err("out of memory");
+	return copy;
+}
+
+static const char pdb_roles_sql[] =
+    "SELECT coalesce(jsonb_agg(r.resource || jsonb_build_object('resourceType', 'Role', "
+    "'id', r.id, 'name', r.name, 'user', jsonb_build_object('id', r.user_id, "
+    "'resourceType', 'User'), 'links', r.links) ORDER BY r.id), '[]'::jsonb)::text "
+    "FROM smart.roles r WHERE r.user_id = $1";
+/* The password hash lives in its own column; resource never holds it. */
+static const char pdb_user_sql[] =
+    "SELECT ((resource || jsonb_build_object('resourceType', 'User', 'id', id)) "
+    "- 'password' - 'password_hash')::text, active FROM smart.users WHERE id = $1";
+static const char pdb_client_sql[] =
+    "SELECT ((resource || jsonb_build_object('resourceType', 'Client', 'id', id)) "
+    "- 'secret' - 'client_secret')::text, active FROM smart.clients WHERE id = $1";
 
 cJSON *
 policydb_roles_load(const char *user_id)
 {
-	static const char sql[] =
-	    "SELECT coalesce(jsonb_agg(r.resource || jsonb_build_object('resourceType', 'Role', "
-	    "'id', r.id, 'name', r.name, 'user', jsonb_build_object('id', r.user_id, "
-	    "'resourceType', 'User'), 'links', r.links) ORDER BY r.id), '[]'::jsonb)::text "
-	    "FROM smart.roles r WHERE r.user_id = $1";
 	int missing;
 
-	return pdb_cached(&pdb.roles, sql, user_id, 1, &missing);
+	return pdb_cached(&pdb.roles, pdb_roles_sql, user_id, 1, &missing);
 }
 
 cJSON *
 policydb_user_load(const char *user_id, int *missing)
 {
-	/* The password hash lives in its own column; resource never holds it. */
-	static const char sql[] =
-	    "SELECT ((resource || jsonb_build_object('resourceType', 'User', 'id', id)) "
-	    "- 'password' - 'password_hash')::text, active FROM smart.users WHERE id = $1";
-
-	return pdb_cached(&pdb.users, sql, user_id, 2, missing);
+	return pdb_cached(&pdb.users, pdb_user_sql, user_id, 2, missing);
 }
 
 cJSON *
 policydb_client_load(const char *client_id, int *missing)
 {
-	static const char sql[] =
-	    "SELECT ((resource || jsonb_build_object('resourceType', 'Client', 'id', id)) "
-	    "- 'secret' - 'client_secret')::text, active FROM smart.clients WHERE id = $1";
-
-	return pdb_cached(&pdb.clients, sql, client_id, 2, missing);
+	return pdb_cached(&pdb.clients, pdb_client_sql, client_id, 2, missing);
 }
 
 /* ---- the decision ---- */
@@ -478,7 +533,8 @@ policydb_check(const char *fhir_path, const struct policydb_request *q,
 {
 	struct policydb_decision local;
 	struct policy_request_info info;
-	cJSON *client = NULL, *user = NULL, *roles = NULL, *req = NULL;
+	const cJSON *client = NULL, *user = NULL, *roles = NULL;
+	cJSON *tclient = NULL, *tuser = NULL, *troles = NULL, *req = NULL;
 	const char *why = NULL, *matched = NULL, *cid, *uid;
 	enum policydb_outcome o = POLICYDB_ERROR;
 	char *rel = NULL;
@@ -506,17 +562,21 @@ policydb_check(const char *fhir_path, const struct policydb_request *q,
 	/* An unknown or inactive caller is no caller: its links never match. */
 	cid = q->client_id;
 	uid = q->user_id;
-	if (cid != NULL && (client = policydb_client_load(cid, &missing)) == NULL) {
+	/* Borrowed from the cache: three caches, so no lookup evicts another's value. */
+	if (cid != NULL && (client = pdb_peek(&pdb.clients, pdb_client_sql, cid, 2, &missing,
+	    &tclient)) == NULL) {
 		if (!missing)
 			goto dbfail;
 		cid = NULL;
 	}
-	if (uid != NULL && (user = policydb_user_load(uid, &missing)) == NULL) {
+	if (uid != NULL && (user = pdb_peek(&pdb.users, pdb_user_sql, uid, 2, &missing,
+	    &tuser)) == NULL) {
 		if (!missing)
 			goto dbfail;
 		uid = NULL;
 	}
-	if (uid != NULL && (roles = policydb_roles_load(uid)) == NULL)
+	if (uid != NULL && (roles = pdb_peek(&pdb.roles, pdb_roles_sql, uid, 1, &missing,
+	    &troles)) == NULL)
 		goto dbfail;
 
 	memset(&info, 0, sizeof(info));
@@ -550,9 +610,9 @@ dbfail:
 	d->why = "database unavailable";
 out:
 	cJSON_Delete(req);
-	cJSON_Delete(roles);
-	cJSON_Delete(user);
-	cJSON_Delete(client);
+	cJSON_Delete(troles);
+	cJSON_Delete(tuser);
+	cJSON_Delete(tclient);
 	free(rel);
 	return o;
 }

@@ -8,9 +8,9 @@
  * and the Client resource (without secret), and keeps them in a
  * per-process cache that is dropped whenever smart.config_version changes
  * (smart.put and smart.delete bump it in the same transaction as the
- * change).  policydb_check polls that version once per call, so a
- * program that checks once per request polls once per request, and a
- * policy change is seen by the next request on every node.
+ * change).  policydb_check polls that version once per call (or uses the
+ * poll its program batched at the start of the request), so a policy
+ * change is seen by the next request on every node.
  *
  * Paths: policies see the request path relative to the mount prefix
  * (DESIGN "Mount prefix": config fhir_path minus its last segment, "/fhir"
@@ -35,6 +35,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "db.h"
 #include "policy.h"
 
 /* Longest request path accepted, in bytes (before decoding). */
@@ -71,6 +72,20 @@ char		*policydb_relative_path(const char *fhir_path, const char *raw,
  * db_unavailable() tells 503).
  */
 int		 policydb_sync(void);
+
+/*
+ * The version poll batched with a program's other statements (one round
+ * trip per request, db_exec_batch): policydb_request_begin at the start
+ * of each request, policydb_sync_stmt into the batch, and its result
+ * (borrowed; NULL when the batch failed) to policydb_sync_result, which
+ * reloads like policydb_sync.  After a successful policydb_sync_result,
+ * policydb_sync and policydb_check use that poll until the next
+ * policydb_request_begin, so the whole request sees one configuration;
+ * without it, every call polls.  0, or -1 (logged).
+ */
+void		 policydb_request_begin(void);
+void		 policydb_sync_stmt(struct db_stmt *s);
+int		 policydb_sync_result(PGresult *res);
 
 /* Borrowed policy set as of the last successful policydb_sync (NULL before). */
 const struct policy_set *policydb_policies(void);

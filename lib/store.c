@@ -270,16 +270,18 @@ static const char st_version[] =
  * JIT: the planner's estimates for the nested set-returning functions of
  * ST_FILTER run into the millions, far over jit_above_cost, and LLVM then
  * spends tens of seconds compiling an expression that runs in a
- * millisecond.  The session setting is lost when lib/db reconnects, so
- * it is set again once per request before the first statement that
- * needs it (the connection string may also carry options=-c jit=off).
+ * millisecond.  lib/db asks for jit=off when it connects, but options in
+ * a site's connection string override that, so the store sets it too.
+ * The setting dies with the connection: it is applied once per connection
+ * (db_connection_serial), before the first statement that needs it, not
+ * once per request (a round trip saved on every search).
  */
-static int st_jit_done;
+static const char st_session[] = "SELECT set_config('jit', 'off', false)";
+static unsigned long st_session_serial;
 
 void
 store_request_begin(void)
 {
-	st_jit_done = 0;
 }
 
 static int
@@ -287,12 +289,12 @@ store_jit_off(void)
 {
 	PGresult *res;
 
-	if (st_jit_done)
+	if (st_session_serial != 0 && st_session_serial == db_connection_serial())
 		return 0;
-	if ((res = db_exec("SELECT set_config('jit', 'off', false)", 0, NULL)) == NULL)
+	if ((res = db_exec(st_session, 0, NULL)) == NULL)
 		return -1;
 	PQclear(res);
-	st_jit_done = 1;
+	st_session_serial = db_connection_serial();
 	return 0;
 }
 
@@ -372,12 +374,34 @@ store_set_name(struct store_res *r, const char *type, const char *id)
 	return 0;
 }
 
+/* Fills out from a read statement's result (borrowed). */
+static enum store_status
+store_read_fill(PGresult *res, const char *type, const char *id, struct store_res *out)
+{
+	int oom = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (PQntuples(res) == 0)
+		return STORE_NOT_FOUND;
+	out->version = store_ll(res, 0, 0);
+	out->deleted = store_bool(res, 0, 1);
+	out->patient = store_dup(res, 0, 2, &oom);
+	out->json = store_dup(res, 0, 3, &oom);
+	out->updated = store_ll(res, 0, 4);
+	out->ok = store_bool(res, 0, 5);
+	if (oom || store_set_name(out, type, id) == -1) {
+		store_res_clear(out);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 enum store_status
 store_read(const char *type, const char *id, const char *filter, struct store_res *out)
 {
 	const char *params[3] = { type, id, filter };
+	enum store_status st;
 	PGresult *res;
-	int oom = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (filter != NULL && store_jit_off() == -1)
@@ -385,22 +409,27 @@ store_read(const char *type, const char *id, const char *filter, struct store_re
 	res = filter != NULL ? db_exec(st_read_f, 3, params) : db_exec(st_read, 2, params);
 	if (res == NULL)
 		return store_fail();
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return STORE_NOT_FOUND;
-	}
-	out->version = store_ll(res, 0, 0);
-	out->deleted = store_bool(res, 0, 1);
-	out->patient = store_dup(res, 0, 2, &oom);
-	out->json = store_dup(res, 0, 3, &oom);
-	out->updated = store_ll(res, 0, 4);
-	out->ok = store_bool(res, 0, 5);
+	st = store_read_fill(res, type, id, out);
 	PQclear(res);
-	if (oom || store_set_name(out, type, id) == -1) {
-		store_res_clear(out);
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return st;
+}
+
+void
+store_read_stmt(const char **params, struct db_stmt *s)
+{
+	s->sql = st_read;
+	s->nparams = 2;
+	s->params = params;
+	s->res = NULL;
+}
+
+enum store_status
+store_read_result(PGresult *res, const char *type, const char *id, struct store_res *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (res == NULL)
+		return store_fail();
+	return store_read_fill(res, type, id, out);
 }
 
 enum store_status

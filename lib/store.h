@@ -27,6 +27,8 @@
 
 #include <stddef.h>
 
+#include "db.h"
+
 enum store_status {
 	STORE_OK = 0,
 	STORE_NOT_FOUND,	/* no such resource or version */
@@ -54,7 +56,7 @@ struct store_page {
 	long long	 total;		/* all matches, -1 when unknown */
 };
 
-/* Call at the start of every request (resets per-request session setup). */
+/* Call at the start of every request (nothing to reset now: the session setup is per connection). */
 void	store_request_begin(void);
 
 void	store_res_clear(struct store_res *r);
@@ -66,6 +68,17 @@ void	store_page_clear(struct store_page *p);
  * to evaluate into ->ok, or NULL.
  */
 enum store_status store_read(const char *type, const char *id, const char *filter,
+		    struct store_res *out);
+
+/*
+ * store_read without a filter, batched with other statements
+ * (db_exec_batch): store_read_stmt fills s with the statement, whose
+ * parameters are params[0] = type and params[1] = id (borrowed: they must
+ * outlive the batch), and store_read_result answers as store_read would
+ * from its result (borrowed; NULL when the batch failed).
+ */
+void	store_read_stmt(const char **params, struct db_stmt *s);
+enum store_status store_read_result(PGresult *res, const char *type, const char *id,
 		    struct store_res *out);
 
 /* Version vid of type/id; ->patient is that version's compartment, and

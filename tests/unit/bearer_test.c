@@ -4,7 +4,9 @@
  * signature and algorithm (unknown key, kid naming our key but signed by
  * another, RS384/ES384/none/HS256, tampering), typ at+jwt, and the
  * claims (iss, aud string/array, exp with skew, nbf, jti, sub, client_id,
- * scope).  Tokens are signed here with keys made for the test; some are
+ * scope), and the verified-token cache of bearer_check_offline (hits,
+ * exp checked after caching, one changed byte, another base or key set,
+ * the bound).  Tokens are signed here with keys made for the test; some are
  * assembled by hand with raw OpenSSL calls so the header can say anything.
  * The database half (revocation, expiry by the row, inactive clients) is
  * covered by tests/e2e/test_rpc.py.
@@ -398,6 +400,104 @@ test_authenticate_offline(void)
 	bearer_free(NULL);
 }
 
+/*
+ * The verified-token cache behind bearer_check_offline: a second
+ * presentation skips verification (hits), yet exp is checked on every
+ * call, a changed byte is another token, and another FHIR base or key set
+ * starts afresh; at most BEARER_CACHE_N tokens are remembered.
+ */
+static void
+test_offline_cache(void)
+{
+	struct bearer_pending pd;
+	struct jwk_set only_other;
+	struct jwk *ok[1];
+	char *tok, *t2, hdr[4096], first[4096];
+	size_t h, i, len;
+	enum bearer_error e;
+	cJSON *c;
+	int all;
+
+	bearer_cache_reset();
+	tok = sign(rsa_k, "RS256", "at+jwt", good_claims());
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	h = bearer_cache_hits();
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	T_OK(e == BEARER_OK && pd.claims != NULL && strcmp(pd.params[0], "a-jti") == 0,
+	    "offline: first presentation verified, jti is the row parameter");
+	bearer_pending_clear(&pd);
+	T_EQ_INT(bearer_cache_hits(), h, "offline: first presentation is no hit");
+	e = bearer_check_offline(hdr, pub, BASE, NOW + 10, &pd);
+	T_OK(e == BEARER_OK && pd.claims != NULL && json_get_str(pd.claims, "sub") != NULL,
+	    "offline: second presentation accepted with its claims");
+	bearer_pending_clear(&pd);
+	T_EQ_INT(bearer_cache_hits(), h + 1, "offline: second presentation is a hit");
+
+	/* exp (NOW + 600) plus the skew: refused from the cache too. */
+	e = bearer_check_offline(hdr, pub, BASE, NOW + 600 + BEARER_SKEW, &pd);
+	T_OK(e == BEARER_EXPIRED && pd.claims == NULL, "offline: cached token refused after exp");
+	e = bearer_check_offline(hdr, pub, BASE, NOW + 100000, &pd);
+	T_EQ_INT(e, BEARER_EXPIRED, "offline: cached token refused long after exp");
+
+	/* One byte changed in the signature, the payload or the length. */
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	bearer_pending_clear(&pd);
+	len = strlen(hdr);
+	hdr[len - 2] = hdr[len - 2] == 'A' ? 'B' : 'A';
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	T_EQ_INT(e, BEARER_BAD_SIGNATURE, "offline: cached token with a changed signature byte");
+	hdr[len - 2] = tok[strlen(tok) - 2];
+	hdr[len - 1] = '\0';
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	T_OK(e != BEARER_OK, "offline: cached token cut short by one byte");
+	snprintf(hdr, sizeof(hdr), "Bearer %sA", tok);
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	T_OK(e != BEARER_OK, "offline: cached token with a byte appended");
+
+	/* Another base or another key set: nothing remembered applies. */
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	e = bearer_check_offline(hdr, pub, "https://other.example/fhir", NOW, &pd);
+	T_EQ_INT(e, BEARER_WRONG_AUDIENCE, "offline: cached token for another base");
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	bearer_pending_clear(&pd);
+	ok[0] = other_k;
+	only_other.keys = ok;
+	only_other.n = 1;
+	e = bearer_check_offline(hdr, &only_other, BASE, NOW, &pd);
+	T_EQ_INT(e, BEARER_BAD_SIGNATURE, "offline: cached token with a key set lacking its key");
+	free(tok);
+
+	/* Bounded: after BEARER_CACHE_N newer tokens the first is verified again. */
+	bearer_cache_reset();
+	all = 1;
+	first[0] = '\0';
+	for (i = 0; i <= BEARER_CACHE_N; i++) {
+		c = good_claims();
+		cJSON_AddNumberToObject(c, "n", (double)i);
+		if ((t2 = sign(rsa_k, "RS256", "at+jwt", c)) == NULL) {
+			all = 0;
+			break;
+		}
+		snprintf(hdr, sizeof(hdr), "Bearer %s", t2);
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", hdr);
+		free(t2);
+		if (bearer_check_offline(hdr, pub, BASE, NOW, &pd) != BEARER_OK)
+			all = 0;
+		bearer_pending_clear(&pd);
+	}
+	T_OK(all, "offline: BEARER_CACHE_N + 1 distinct tokens verified");
+	h = bearer_cache_hits();
+	e = bearer_check_offline(hdr, pub, BASE, NOW, &pd);
+	bearer_pending_clear(&pd);
+	T_OK(e == BEARER_OK && bearer_cache_hits() == h + 1, "offline: the newest token is a hit");
+	h = bearer_cache_hits();
+	e = bearer_check_offline(first, pub, BASE, NOW, &pd);
+	bearer_pending_clear(&pd);
+	T_OK(e == BEARER_OK && bearer_cache_hits() == h, "offline: the oldest token was evicted");
+	bearer_cache_reset();
+}
+
 static void
 test_errors(void)
 {
@@ -462,6 +562,7 @@ main(void)
 	test_signature();
 	test_claims();
 	test_authenticate_offline();
+	test_offline_cache();
 	test_errors();
 	test_keys_load();
 
