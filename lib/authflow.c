@@ -358,7 +358,7 @@ flow_show_consent(struct flow *f, const char *error)
 	struct authstore_item pt = { 0 };
 	struct pages_consent c;
 	struct pages_frame fr;
-	char pt_label[300], enc_label[300];
+	char pt_label[300], enc_label[300], pt_ref[300];
 	const char *enc;
 	size_t n = 0;
 	int rc = -1;
@@ -387,7 +387,16 @@ flow_show_consent(struct flow *f, const char *error)
 			snprintf(pt_label, sizeof(pt_label), "%s", pt.label != NULL ? pt.label :
 			    f->row.patient_id);
 		c.patient_label = pt_label;
-		if ((enc = pget_str(f, "encounter")) != NULL) {
+		/* A clinician (or anyone but the patient) chooses for the patient. */
+		snprintf(pt_ref, sizeof(pt_ref), "Patient/%s", f->row.patient_id);
+		c.for_patient = !(f->have_user && f->user.fhir_user != NULL &&
+		    strcmp(f->user.fhir_user, pt_ref) == 0);
+		/* The visit: picked (standalone), or given by the EHR's launch. */
+		if ((enc = pget_str(f, "encounter")) == NULL && pget_bool(f, "ehr") &&
+		    (enc = json_get_str(json_get_obj(f->row.params, "launch"), "encounter")) != NULL &&
+		    strncmp(enc, "Encounter/", 10) == 0)
+			enc += 10;
+		if (enc != NULL && *enc != '\0') {
 			struct authstore_list l;
 			size_t i;
 

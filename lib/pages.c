@@ -25,13 +25,15 @@ static const char pages_css[] =
     "main{max-width:34rem;margin:0 auto;padding:1.5rem 1rem 3rem}"
     ".card{background:#fff;border:1px solid #d0d5dc;border-radius:8px;padding:1.25rem 1.25rem 1.5rem}"
     "h1{font-size:1.5rem;margin:0 0 .75rem;line-height:1.25}"
+    "h2{font-size:1.15rem;margin:1.25rem 0 .25rem}"
+    "a{color:" PAGES_ACCENT "}"
     "p{margin:.5rem 0}"
     "label{display:block;font-weight:600;margin:1rem 0 .25rem}"
     "input[type=text],input[type=password],input[type=search]{width:100%;font:inherit;"
     "padding:.6rem .7rem;border:1px solid #6b7480;border-radius:6px;background:#fff;color:inherit}"
     "input:focus-visible,button:focus-visible{outline:3px solid " PAGES_ACCENT ";outline-offset:2px}"
     "fieldset{border:0;margin:1rem 0 0;padding:0}"
-    "legend{font-weight:600;margin-bottom:.25rem}"
+    "legend{font-weight:600;margin-bottom:.25rem;padding:0}"
     ".choice{display:flex;gap:.75rem;align-items:flex-start;padding:.6rem .25rem;"
     "border-top:1px solid #e3e6ea}"
     ".choice:first-of-type{border-top:0}"
@@ -303,6 +305,25 @@ pages_encounters(struct resp *p, const struct pages_frame *f, const char *patien
 	return page_close(p, &b, 200, f->origin);
 }
 
+/*
+ * The words for one scope on the consent page.  scope_describe speaks to
+ * the patient ("your observation records"); a clinician choosing for a
+ * patient reads "the patient's observation records" instead.
+ */
+static void
+consent_words(const struct scope *sc, int for_patient, char *buf, size_t bufsz)
+{
+	char tmp[512];
+	const char *at;
+
+	scope_describe(sc, buf, bufsz);
+	if (!for_patient || sc->kind != SCOPE_RESOURCE || sc->context != SCOPE_CTX_PATIENT ||
+	    (at = strstr(buf, "your ")) == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%.*sthe patient's %s", (int)(at - buf), buf, at + 5);
+	snprintf(buf, bufsz, "%s", tmp);
+}
+
 int
 pages_consent(struct resp *p, const struct pages_frame *f, const struct pages_consent *c)
 {
@@ -329,7 +350,7 @@ pages_consent(struct resp *p, const struct pages_frame *f, const struct pages_co
 	form_open(&b, f, NULL);
 	buf_puts(&b, "<fieldset><legend>Permissions</legend>\n");
 	for (i = 0; c->offered != NULL && i < c->offered->n; i++) {
-		scope_describe(&c->offered->v[i], words, sizeof(words));
+		consent_words(&c->offered->v[i], c->for_patient, words, sizeof(words));
 		buf_printf(&b, "<div class=\"choice\"><input type=\"checkbox\" id=\"scope-%zu\" "
 		    "name=\"scope\" value=\"", i);
 		esc(&b, c->offered->v[i].text);

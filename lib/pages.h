@@ -75,6 +75,9 @@ struct pages_consent {
 	const char			*encounter_label; /* NULL: no encounter */
 	const char			*consents_path;	/* where consents can be withdrawn */
 	const char			*error;
+	int				 for_patient;	/* 1: the user is not the patient (a
+							 * clinician): "the patient's records",
+							 * not "your records" */
 };
 int	pages_consent(struct resp *p, const struct pages_frame *f, const struct pages_consent *c);
 

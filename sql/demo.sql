@@ -14,6 +14,10 @@
 --   sample-app-confidential confidential SMART app           sample-secret
 --   backend-demo            backend service (private_key_jwt) -
 --   ehr                     EHR calling POST /rpc            ehr-secret
+--   demo-ehr                demo EHR page (public, PKCE)     -   (POST /rpc as its practitioner)
+--
+-- Redirect and launch URIs name the default port 8080; ./demo and the
+-- browser tests register them again for their port (sample-app/deploy).
 
 SELECT smart.put($json$
 [
@@ -53,7 +57,14 @@ SELECT smart.put($json$
     "redirect_uri": "http://127.0.0.1:8080/sample-app/index.html",
     "refresh_token": true, "secret_required": true,
     "access_token_expiration": 3600, "refresh_token_expiration": 86400}},
-  "smart": {"launch_uri": "http://127.0.0.1:8080/sample-app/launch.html"}},
+  "smart": {"launch_uri": "http://127.0.0.1:8080/sample-app/launch.html?client=sample-app-confidential"}},
+
+ {"resourceType": "Client", "id": "demo-ehr", "name": "Demo EHR", "type": "ehr",
+  "grant_types": ["authorization_code"],
+  "auth": {"authorization_code": {
+    "redirect_uri": "http://127.0.0.1:8080/ehr/index.html",
+    "refresh_token": false, "secret_required": false, "pkce": true,
+    "access_token_expiration": 3600}}},
 
  {"resourceType": "Client", "id": "backend-demo", "name": "Demo backend service",
   "type": "backend-service",
@@ -67,7 +78,14 @@ SELECT smart.put($json$
  {"resourceType": "AccessPolicy", "id": "ehr-rpc", "engine": "matcho",
   "description": "The demo EHR may ask for launch URIs (POST /rpc).",
   "link": [{"resourceType": "Client", "id": "ehr"}],
-  "matcho": {"uri": "/rpc", "request-method": "post"}}
+  "matcho": {"uri": "/rpc", "request-method": "post"}},
+
+ {"resourceType": "AccessPolicy", "id": "demo-ehr-rpc", "engine": "matcho",
+  "description": "The demo EHR page (a browser app holding a practitioner's token) may ask for launch URIs, only as its signed-in practitioner.",
+  "link": [{"resourceType": "Client", "id": "demo-ehr"}],
+  "matcho": {"uri": "/rpc", "request-method": "post",
+             "user": {"fhirUser": "#^Practitioner/"},
+             "body": {"params": {"user": ".user.id"}}}}
 ]
 $json$::jsonb);
 
@@ -260,5 +278,28 @@ SELECT smart.put($json$
  {"resourceType": "Immunization", "id": "imm-5-1", "status": "completed", "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140", "display": "Influenza, seasonal, injectable, preservative free"}], "text": "Influenza, seasonal, injectable, preservative free"}, "patient": {"reference": "Patient/pt-5"}, "occurrenceDateTime": "2023-09-28", "primarySource": true, "performer": [{"actor": {"reference": "Practitioner/pr-1"}}]},
  {"resourceType": "Immunization", "id": "imm-5-2", "status": "completed", "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "121", "display": "Zoster vaccine, live"}], "text": "Zoster vaccine, live"}, "patient": {"reference": "Patient/pt-5"}, "occurrenceDateTime": "2015-03-02", "primarySource": true, "performer": [{"actor": {"reference": "Practitioner/pr-1"}}]},
  {"resourceType": "DocumentReference", "id": "doc-1-1", "status": "current", "docStatus": "final", "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3", "display": "Progress note"}], "text": "Progress note"}, "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "code": "clinical-note", "display": "Clinical Note"}]}], "subject": {"reference": "Patient/pt-1"}, "date": "2024-09-05T10:00:00Z", "author": [{"reference": "Practitioner/pr-1", "display": "Dr. Jonathan Smith"}], "description": "Check-up progress note", "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "language": "en", "data": "UHJvZ3Jlc3Mgbm90ZSwgMjAyNC0wOS0wNS4KQWxpY2UgSm9obnNvbiwgMzcsIHNlZW4gZm9yIHJvdXRpbmUgY2hlY2stdXAuIEFzdGhtYSB3ZWxsIGNvbnRyb2xsZWQgb24gYWxidXRlcm9sIGFzIG5lZWRlZDsKbm8gbmlnaHQgc3ltcHRvbXMuIFBoYXJ5bmdpdGlzIGluIEphbnVhcnkgcmVzb2x2ZWQuIFBlbmljaWxsaW4gYWxsZXJneSBub3RlZC4KQlAgMTE2Lzc0LCBIUiA3MCwgYWZlYnJpbGUuIExhYnMgd2l0aGluIG5vcm1hbCBsaW1pdHMuClBsYW46IGNvbnRpbnVlIGN1cnJlbnQgdGhlcmFweSwgaW5mbHVlbnphIHZhY2NpbmUgaW4gT2N0b2JlciwgcmV0dXJuIGluIDEyIG1vbnRocy4KLS0gRHIuIEpvbmF0aGFuIFNtaXRoCg==", "title": "Progress note 2024-09-05"}}], "context": {"encounter": [{"reference": "Encounter/enc-1-3"}], "period": {"start": "2024-09-05T09:00:00Z", "end": "2024-09-05T09:40:00Z"}}}
+]
+$json$::jsonb);
+
+-- ---- Backend services and introspection (client_credentials) ----------------
+--   backend-secret-demo   backend service (client_secret_basic)  backend-secret
+--                         scope system/*.rs; tokens live 300 s
+--   introspector-demo     resource server that may introspect any
+--                         client's tokens (scope smartauth/introspect)
+--                                                                 introspector-secret
+-- curl -u backend-secret-demo:backend-secret -d grant_type=client_credentials \
+--      -d scope=system/Patient.rs http://127.0.0.1:8080/auth/token
+-- curl -u introspector-demo:introspector-secret -d token=ACCESS_TOKEN \
+--      http://127.0.0.1:8080/auth/introspect
+SELECT smart.put($json$
+[
+ {"resourceType": "Client", "id": "backend-secret-demo",
+  "name": "Demo backend service (client secret)", "type": "backend-service",
+  "secret": "backend-secret", "grant_types": ["client_credentials"], "scope": "system/*.rs",
+  "auth": {"client_credentials": {"access_token_expiration": 300}}},
+ {"resourceType": "Client", "id": "introspector-demo",
+  "name": "Demo resource server (token introspection)", "type": "resource-server",
+  "secret": "introspector-secret", "grant_types": ["client_credentials"],
+  "scope": "smartauth/introspect"}
 ]
 $json$::jsonb);

@@ -145,7 +145,7 @@ test_consent(void)
 	struct scope_set *offered = scope_parse("openid patient/Observation.rs offline_access", NULL);
 	struct pages_dropped dropped[1] = { { "<b>bogus</b>", "not a permission this server knows" } };
 	struct pages_frame fr = { "/auth/authorize", "R", "C", EVIL, "com.example.app:" };
-	struct pages_consent c = { offered, dropped, 1, EVIL, "Alice", NULL, "/auth/consents", NULL };
+	struct pages_consent c = { offered, dropped, 1, EVIL, "Alice", NULL, "/auth/consents", NULL, 0 };
 	struct resp p;
 
 	http_resp_init(&p);
@@ -158,6 +158,17 @@ test_consent(void)
 	T_OK(has(&p, "&lt;b&gt;bogus&lt;/b&gt;"), "dropped scope shown, escaped");
 	T_OK(has(&p, "observation"), "scope described in words");
 	T_OK(!has(&p, "<script>alert"), "no raw script in consent");
+	T_OK(has(&p, "your observation"), "a patient reads \"your\" records");
+	http_resp_free(&p);
+
+	/* A clinician choosing for a patient reads "the patient's" records. */
+	c.for_patient = 1;
+	http_resp_init(&p);
+	T_EQ_INT(pages_consent(&p, &fr, &c), 0, "consent for a patient renders");
+	T_OK(has(&p, "the patient&#39;s observation") || has(&p, "the patient's observation"),
+	    "clinician reads \"the patient's\" records");
+	T_OK(!has(&p, "your observation"), "no \"your\" for a clinician");
+	T_OK(has(&p, "Know who you are"), "identity scopes still speak to the user");
 	http_resp_free(&p);
 	scope_set_free(offered);
 }
