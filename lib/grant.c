@@ -27,12 +27,14 @@
 #include "crypto.h"
 #include "db.h"
 #include "grant.h"
+#include "introspect.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
 
 static void	grant_code(const struct grant_req *, struct grant_result *);
 static void	grant_refresh(const struct grant_req *, struct grant_result *);
+static void	grant_backend(const struct grant_req *, struct grant_result *);
 
 static int
 grant_client_has_code(const struct client *c)
@@ -40,12 +42,21 @@ grant_client_has_code(const struct client *c)
 	return client_has_grant(c, "authorization_code");
 }
 
+static int
+grant_client_has_backend(const struct client *c)
+{
+	return client_has_grant(c, "client_credentials");
+}
+
 static const struct grant_type grant_types[] = {
 	{ "authorization_code", grant_client_has_code, grant_code },
 	{ "refresh_token", issue_client_may_refresh, grant_refresh },
+	{ "client_credentials", grant_client_has_backend, grant_backend },
 };
 
-const char *const grant_type_names[] = { "authorization_code", "refresh_token", NULL };
+const char *const grant_type_names[] = {
+	"authorization_code", "refresh_token", "client_credentials", NULL
+};
 
 const char *const grant_single_params[] = {
 	"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
@@ -152,10 +163,20 @@ grant_refuse(const struct grant_req *q, struct grant_result *res, const char *gr
  * Revokes every access and refresh token of a grant family (RFC 9700
  * §4.2.4, §4.14.2), inside the caller's transaction.  The numbers revoked
  * go to *na and *nr.  0, or -1.
+ *
+ * Parallel replays of one token revoke the same family at once.  Their
+ * UPDATEs would lock the family's rows in scan order, which differs between
+ * plans (a HOT-updated row sits elsewhere in the heap than its index entry)
+ * and deadlocks; so the family's refresh token rows are first locked in one
+ * fixed order, and a second revoker waits for the first before touching
+ * anything.
  */
 static int
 grant_revoke_family(const char *family_id, long *na, long *nr)
 {
+	static const char lock_sql[] =
+	    "SELECT 1 FROM smart.refresh_tokens WHERE family_id = $1::uuid "
+	    "ORDER BY token_hash FOR UPDATE";
 	static const char sql[] =
 	    "WITH a AS (UPDATE smart.access_tokens SET revoked_at = now() "
 	    "WHERE family_id = $1::uuid AND revoked_at IS NULL RETURNING 1), "
@@ -165,6 +186,9 @@ grant_revoke_family(const char *family_id, long *na, long *nr)
 	const char *params[1] = { family_id };
 	PGresult *res;
 
+	if ((res = db_exec(lock_sql, 1, params)) == NULL)
+		return -1;
+	PQclear(res);
 	if ((res = db_exec(sql, 1, params)) == NULL)
 		return -1;
 	*na = strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -186,7 +210,15 @@ grant_reuse(const struct grant_req *q, struct grant_result *res, const char *eve
 	cJSON *d;
 	int rc;
 
-	if (grant_revoke_family(family_id, &na, &nr) == -1) {
+	/*
+	 * Revoke in a transaction of its own.  A consume that waited for the
+	 * request that won still holds the row lock its READ COMMITTED re-check
+	 * took on the token, outside the family's lock order: keeping it here
+	 * deadlocks with a revoker that came later (grant_revoke_family).  The
+	 * consume changed nothing, so there is nothing to keep.
+	 */
+	db_rollback();
+	if (db_begin() == -1 || grant_revoke_family(family_id, &na, &nr) == -1) {
 		grant_db_fail(res);
 		return;
 	}
@@ -626,4 +658,139 @@ out:
 	cJSON_Delete(ctx);
 	PQclear(row);
 	free(hash);
+}
+
+/* ---- client_credentials ----------------------------------------------- */
+
+enum oauth_error
+grant_backend_scope(const char *registered, const char *requested, char **out,
+    const char **why)
+{
+	struct scope_set *reg = NULL, *req = NULL, *cov = NULL;
+	enum oauth_error e = OAUTH_INVALID_SCOPE;
+	int introspect = 0;
+	size_t i;
+	char *fmt = NULL;
+
+	*out = NULL;
+	*why = "internal error";
+	if (requested == NULL || requested[strspn(requested, " ")] == '\0') {
+		/* RFC 6749 §3.3: no default scope, so the request fails. */
+		*why = "scope is required for client_credentials";
+		goto out;
+	}
+	if ((req = scope_parse(requested, NULL)) == NULL) {
+		*why = "scope is malformed";
+		goto out;
+	}
+	for (i = 0; i < req->nunknown; i++) {
+		if (strcmp(req->unknown[i], INTROSPECT_SCOPE) != 0) {
+			*why = "client_credentials grants only system/ scopes";
+			goto out;
+		}
+		introspect = 1;
+	}
+	for (i = 0; i < req->n; i++)
+		if (req->v[i].kind != SCOPE_RESOURCE || req->v[i].context != SCOPE_CTX_SYSTEM) {
+			*why = "client_credentials grants only system/ scopes";
+			goto out;
+		}
+	if (registered == NULL || registered[strspn(registered, " ")] == '\0') {
+		*why = "the client has no registered scope";
+		goto out;
+	}
+	if (introspect && !introspect_scope_grants(registered)) {
+		*why = "the client is not registered for the introspection scope";
+		goto out;
+	}
+	if ((reg = scope_parse(registered, NULL)) == NULL) {
+		*why = "the client's registered scope is unreadable";
+		e = OAUTH_SERVER_ERROR;
+		goto out;
+	}
+	if ((cov = scope_set_intersect(req, reg)) == NULL) {
+		e = OAUTH_SERVER_ERROR;
+		goto out;
+	}
+	if (cov->n != req->n) {
+		*why = "scope asks for more than the client is registered for";
+		goto out;
+	}
+	e = OAUTH_SERVER_ERROR;
+	if ((fmt = scope_set_format(req)) == NULL)
+		goto out;
+	if (introspect) {
+		if (asprintf(out, "%s%s%s", fmt, *fmt != '\0' ? " " : "", INTROSPECT_SCOPE) < 0) {
+			*out = NULL;
+			goto out;
+		}
+	} else {
+		*out = fmt;
+		fmt = NULL;
+	}
+	e = OAUTH_OK;
+	*why = NULL;
+out:
+	free(fmt);
+	scope_set_free(reg);
+	scope_set_free(req);
+	scope_set_free(cov);
+	return e;
+}
+
+long
+grant_backend_lifetime(const struct config *cfg, const struct client *c)
+{
+	long long v;
+
+	/* Per client: auth.client_credentials.access_token_expiration. */
+	if (c != NULL && c->resource != NULL &&
+	    json_get_int(json_get_obj(json_get_obj(c->resource, "auth"), "client_credentials"),
+	    "access_token_expiration", &v) == 0 && v > 0)
+		return v < GRANT_BACKEND_MAX_LIFETIME ? (long)v : GRANT_BACKEND_MAX_LIFETIME;
+	return cfg->backend_token_lifetime;
+}
+
+/*
+ * RFC 6749 §4.4 with SMART Backend Services (App Launch 2.2 §backend
+ * services): a confidential client gets an access token for itself (sub =
+ * client id, no user, no refresh token, no id_token), recorded without a
+ * grant family so that it can be introspected and revoked.
+ */
+static void
+grant_backend(const struct grant_req *q, struct grant_result *res)
+{
+	const char *wanted = form_get(q->params, "scope");
+	struct issue_tokens t = { 0 };
+	struct issue_grant g;
+	enum oauth_error e;
+	const char *why;
+	char *scope = NULL;
+
+	/* RFC 6749 §4.4: "MUST only be used by confidential clients". */
+	if (q->method == CLIENT_AUTH_NONE) {
+		grant_refuse(q, res, "client_credentials", OAUTH_INVALID_CLIENT,
+		    "client_credentials requires client authentication");
+		return;
+	}
+	if ((e = grant_backend_scope(q->client->scope, wanted, &scope, &why)) != OAUTH_OK) {
+		if (e == OAUTH_SERVER_ERROR)
+			grant_fail(res, e, why);
+		else
+			grant_refuse(q, res, "client_credentials", e, why);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.client_id = q->client->id;
+	g.scope = scope;
+	g.now = q->now;
+	g.lifetime = grant_backend_lifetime(q->env->cfg, q->client);
+	if (db_begin() == -1) {
+		grant_db_fail(res);
+		goto out;
+	}
+	grant_finish(q, &g, &t, "token", "client_credentials", res);
+out:
+	issue_tokens_clear(&t);
+	free(scope);
 }

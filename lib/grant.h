@@ -9,6 +9,9 @@
  *   refresh_token       RFC 6749 §6, RFC 9700 §4.14.2 (rotation with
  *                       reuse detection), SMART App Launch 2.2 §5.5
  *                       (online_access ends with the login session)
+ *   client_credentials  RFC 6749 §4.4, SMART App Launch 2.2 Backend
+ *                       Services: system/ scopes within the client's
+ *                       registration, no refresh token, no user
  *
  * Each handler runs its whole grant in one database transaction (code or
  * token consumed, token rows written, audit row), and a token is handed
@@ -96,6 +99,34 @@ const char		*grant_pkce_check(const char *challenge, const char *method,
  */
 enum oauth_error	 grant_narrow_scope(const char *original, const char *requested,
 			    char **out, const char **why);
+
+/* Longest client_credentials access token a client may ask for (seconds). */
+#define GRANT_BACKEND_MAX_LIFETIME	3600
+
+/*
+ * The scope a client_credentials request is granted (SMART Backend
+ * Services): requested must be non-blank and hold only system/ resource
+ * scopes (v1 .read/.write/.* or v2 .cruds, with or without v2 query
+ * constraints) and, as the one exception, INTROSPECT_SCOPE; each requested
+ * system/ scope must be covered by the registered scope string under
+ * scope_set_intersect (same context, a registered scope of that type or
+ * "*" granting every permission bit, so a registered wildcard .read scope covers
+ * system/Observation.rs; its constraints all among the requested ones);
+ * INTROSPECT_SCOPE only when registered verbatim.  A client without a
+ * registered scope gets nothing.  Returns OAUTH_OK with *out the granted
+ * scope (owned; the requested scopes as written), OAUTH_INVALID_SCOPE with
+ * *why, or OAUTH_SERVER_ERROR on out of memory.
+ */
+enum oauth_error	 grant_backend_scope(const char *registered, const char *requested,
+			    char **out, const char **why);
+
+/*
+ * Lifetime of a client_credentials access token: the client's
+ * auth.client_credentials.access_token_expiration (capped at
+ * GRANT_BACKEND_MAX_LIFETIME), else the backend_token_lifetime setting.
+ */
+long			 grant_backend_lifetime(const struct config *cfg,
+			    const struct client *c);
 
 /*
  * Writes a failure to the audit trail (event "token", outcome "failure",

@@ -11,7 +11,7 @@
 
 const char *const supported_capabilities[] = {
 	"launch-ehr", "launch-standalone", "authorize-post",
-	"client-public", "client-confidential-symmetric",
+	"client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
 	"sso-openid-connect",
 	"context-banner", "context-style",
 	"context-ehr-patient", "context-ehr-encounter",
@@ -23,7 +23,7 @@ const char *const supported_capabilities[] = {
 };
 
 const char *const supported_grant_types[] = {
-	"authorization_code", "refresh_token", NULL
+	"authorization_code", "refresh_token", "client_credentials", NULL
 };
 
 const char *const supported_response_types[] = {
@@ -31,11 +31,29 @@ const char *const supported_response_types[] = {
 };
 
 const char *const supported_token_auth_methods[] = {
-	"client_secret_basic", "client_secret_post", NULL
+	"client_secret_basic", "client_secret_post", "private_key_jwt", NULL
 };
 
+/*
+ * Client assertions (SMART 2.2 §client-confidential-asymmetric: RS384 and
+ * ES384 SHALL be supported; the others are accepted too).
+ */
 const char *const supported_token_auth_signing_algs[] = {
-	NULL
+	"RS384", "ES384", "RS256", "ES256", "RS512", "ES512", NULL
+};
+
+/*
+ * RFC 7662 §2.1 and RFC 8414 §2: a caller of /introspect authenticates as
+ * a confidential client (or with a bearer token carrying the introspection
+ * scope, which has no registered method name); /revoke also takes public
+ * clients by client_id (RFC 7009 §2.1, "none").
+ */
+const char *const supported_introspection_auth_methods[] = {
+	"client_secret_basic", "client_secret_post", "private_key_jwt", NULL
+};
+
+const char *const supported_revocation_auth_methods[] = {
+	"client_secret_basic", "client_secret_post", "private_key_jwt", "none", NULL
 };
 
 const char *const supported_scopes[] = {
@@ -43,6 +61,7 @@ const char *const supported_scopes[] = {
 	"offline_access", "online_access",
 	"patient/*.rs", "user/*.rs", "patient/*.cruds", "user/*.cruds",
 	"patient/*.read", "user/*.read", "patient/*.write", "user/*.write",
+	"system/*.rs", "system/*.cruds", "system/*.read", "system/*.write",
 	NULL
 };
 
@@ -60,8 +79,8 @@ const char *const supported_claims[] = {
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", NULL
 };
 
-const int supported_introspection = 0;
-const int supported_revocation = 0;
+const int supported_introspection = 1;
+const int supported_revocation = 1;
 const int supported_authorization_response_iss = 1;
 
 int

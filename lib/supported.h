@@ -15,6 +15,8 @@ extern const char *const supported_grant_types[];
 extern const char *const supported_response_types[];
 extern const char *const supported_token_auth_methods[];
 extern const char *const supported_token_auth_signing_algs[];
+extern const char *const supported_introspection_auth_methods[];	/* RFC 8414 §2 */
+extern const char *const supported_revocation_auth_methods[];
 extern const char *const supported_scopes[];
 extern const char *const supported_code_challenge_methods[];
 extern const char *const supported_id_token_algs[];

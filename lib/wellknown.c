@@ -52,10 +52,14 @@ wk_common(cJSON *o, const struct config *cfg)
 	    supported_token_auth_signing_algs) == -1)
 		return -1;
 	if (supported_introspection &&
-	    wk_add_url(o, "introspection_endpoint", cfg->auth_base, "/introspect") == -1)
+	    (wk_add_url(o, "introspection_endpoint", cfg->auth_base, "/introspect") == -1 ||
+	    wk_add_list(o, "introspection_endpoint_auth_methods_supported",
+	    supported_introspection_auth_methods) == -1))
 		return -1;
 	if (supported_revocation &&
-	    wk_add_url(o, "revocation_endpoint", cfg->auth_base, "/revoke") == -1)
+	    (wk_add_url(o, "revocation_endpoint", cfg->auth_base, "/revoke") == -1 ||
+	    wk_add_list(o, "revocation_endpoint_auth_methods_supported",
+	    supported_revocation_auth_methods) == -1))
 		return -1;
 	if (supported_authorization_response_iss &&
 	    !cJSON_AddTrueToObject(o, "authorization_response_iss_parameter_supported"))

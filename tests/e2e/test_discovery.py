@@ -62,9 +62,36 @@ def test_smart_configuration_fields(web):
         assert doc["issuer"] == web.fhir_base
     else:
         assert "issuer" not in doc
-    for url_key in ("introspection_endpoint", "revocation_endpoint"):
-        if url_key in doc:
-            assert doc[url_key].startswith(web.auth_base + "/")
+    # Backend services, asymmetric client authentication, introspection
+    # and revocation (issue 4) are advertised and consistent.
+    assert doc["introspection_endpoint"] == web.auth_base + "/introspect"
+    assert doc["revocation_endpoint"] == web.auth_base + "/revoke"
+    assert doc["grant_types_supported"] == ["authorization_code", "refresh_token",
+                                            "client_credentials"]
+    assert doc["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == [
+        "RS384", "ES384", "RS256", "ES256", "RS512", "ES512"]
+    assert "client-confidential-asymmetric" in doc["capabilities"]
+    assert "client-confidential-symmetric" in doc["capabilities"]
+    assert doc["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert doc["revocation_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+    assert "system/*.rs" in doc["scopes_supported"]
+
+
+def test_advertised_endpoints_answer(web):
+    """Every advertised endpoint exists: introspection and revocation answer
+    a request without credentials with 401 invalid_client, not 404."""
+    doc = requests.get(web.fhir_base + "/.well-known/smart-configuration").json()
+    for key in ("introspection_endpoint", "revocation_endpoint"):
+        r = requests.post(doc[key], data={"token": "x"})
+        assert r.status_code == 401, key
+        assert r.json()["error"] == "invalid_client"
+    r = requests.post(doc["token_endpoint"], data={"grant_type": "client_credentials",
+                                                   "scope": "system/*.rs"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
 def test_openid_configuration_fields(web):
@@ -80,7 +107,10 @@ def test_openid_configuration_fields(web):
     assert doc["subject_types_supported"] == ["public"]
     assert "fhirUser" in doc["claims_supported"]
     smart = requests.get(web.fhir_base + "/.well-known/smart-configuration").json()
-    for k in ("authorization_endpoint", "token_endpoint", "jwks_uri", "grant_types_supported"):
+    for k in ("authorization_endpoint", "token_endpoint", "jwks_uri", "grant_types_supported",
+              "token_endpoint_auth_methods_supported",
+              "token_endpoint_auth_signing_alg_values_supported",
+              "introspection_endpoint", "revocation_endpoint"):
         assert doc[k] == smart[k], k
 
 

@@ -22,7 +22,7 @@ test_lookup(void)
 	} rows[] = {
 		{ "authorization_code", 1 },
 		{ "refresh_token", 1 },
-		{ "client_credentials", 0 },	/* a later task adds its row */
+		{ "client_credentials", 1 },
 		{ "password", 0 },
 		{ "implicit", 0 },
 		{ "", 0 },
@@ -176,6 +176,97 @@ test_narrow(void)
 	}
 }
 
+/* client_credentials: system/ scopes only, within the registration. */
+static void
+test_backend_scope(void)
+{
+	static const struct {
+		const char *registered, *requested, *want;
+		enum oauth_error e;
+		const char *name;
+	} rows[] = {
+		{ "system/*.rs", "system/*.rs", "system/*.rs", OAUTH_OK, "exactly the registration" },
+		{ "system/*.rs", "system/Observation.rs", "system/Observation.rs", OAUTH_OK,
+		  "one type under a wildcard" },
+		{ "system/*.rs", "system/Observation.r system/Patient.s",
+		  "system/Observation.r system/Patient.s", OAUTH_OK, "fewer permission letters" },
+		{ "system/*.read", "system/Observation.rs", "system/Observation.rs", OAUTH_OK,
+		  "v2 request under a v1 registration" },
+		{ "system/*.rs", "system/Observation.read", "system/Observation.read", OAUTH_OK,
+		  "v1 request under a v2 registration" },
+		{ "system/*.cruds", "system/*.*", "system/*.*", OAUTH_OK, "v1 star under cruds" },
+		{ "system/Observation.rs", "system/Observation.rs?category=laboratory",
+		  "system/Observation.rs?category=laboratory", OAUTH_OK, "constraint narrows" },
+		{ "system/*.rs", "  system/*.rs   ", "system/*.rs", OAUTH_OK, "odd spaces" },
+		{ "system/*.rs smartauth/introspect", "system/*.rs smartauth/introspect",
+		  "system/*.rs smartauth/introspect", OAUTH_OK, "introspection scope when registered" },
+		{ "smartauth/introspect", "smartauth/introspect", "smartauth/introspect", OAUTH_OK,
+		  "introspection scope alone" },
+		{ "system/*.rs", "smartauth/introspect", NULL, OAUTH_INVALID_SCOPE,
+		  "introspection scope not registered" },
+		{ "system/*.rs", "system/*.cruds", NULL, OAUTH_INVALID_SCOPE, "more letters" },
+		{ "system/*.rs", "system/*.write", NULL, OAUTH_INVALID_SCOPE, "v1 write under rs" },
+		{ "system/Observation.rs", "system/*.rs", NULL, OAUTH_INVALID_SCOPE,
+		  "wildcard wider than one type" },
+		{ "system/Observation.rs?category=laboratory", "system/Observation.rs", NULL,
+		  OAUTH_INVALID_SCOPE, "dropping a constraint widens" },
+		{ "system/*.rs", "patient/*.rs", NULL, OAUTH_INVALID_SCOPE, "patient scope" },
+		{ "system/*.rs", "user/*.rs", NULL, OAUTH_INVALID_SCOPE, "user scope" },
+		{ "system/*.rs", "system/*.rs openid", NULL, OAUTH_INVALID_SCOPE, "openid" },
+		{ "system/*.rs", "system/*.rs offline_access", NULL, OAUTH_INVALID_SCOPE,
+		  "offline_access (no refresh tokens)" },
+		{ "system/*.rs", "launch", NULL, OAUTH_INVALID_SCOPE, "launch" },
+		{ "system/*.rs", "system/*.rs bogus", NULL, OAUTH_INVALID_SCOPE, "unknown token" },
+		{ "system/*.rs", "system/*.xyz", NULL, OAUTH_INVALID_SCOPE, "malformed letters" },
+		{ "system/*.rs", "", NULL, OAUTH_INVALID_SCOPE, "empty scope" },
+		{ "system/*.rs", "   ", NULL, OAUTH_INVALID_SCOPE, "blank scope" },
+		{ "system/*.rs", NULL, NULL, OAUTH_INVALID_SCOPE, "missing scope" },
+		{ NULL, "system/*.rs", NULL, OAUTH_INVALID_SCOPE, "nothing registered" },
+		{ "", "system/*.rs", NULL, OAUTH_INVALID_SCOPE, "empty registration" },
+		{ "system/*.rs", "system/*.rs\tsystem/x.rs", NULL, OAUTH_INVALID_SCOPE, "tab" },
+		{ "system/*.rs", "system/*.rs\"", NULL, OAUTH_INVALID_SCOPE, "quote" },
+		{ "system/*.rs smartauth/introspectx", "smartauth/introspect", NULL,
+		  OAUTH_INVALID_SCOPE, "introspection scope prefix trick" },
+	};
+	const char *why;
+	enum oauth_error e;
+	char *out;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		e = grant_backend_scope(rows[i].registered, rows[i].requested, &out, &why);
+		if (rows[i].e == OAUTH_OK)
+			T_EQ_STR(out, rows[i].want, rows[i].name);
+		else
+			T_OK(e == rows[i].e && out == NULL && why != NULL, rows[i].name);
+		free(out);
+	}
+}
+
+static void
+test_backend_lifetime(void)
+{
+	struct config cfg;
+	struct client c;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&c, 0, sizeof(c));
+	cfg.backend_token_lifetime = 300;
+	T_EQ_INT(grant_backend_lifetime(&cfg, &c), 300, "default: backend_token_lifetime");
+	c.resource = cJSON_Parse("{\"auth\": {\"client_credentials\": "
+	    "{\"access_token_expiration\": 120}}}");
+	T_EQ_INT(grant_backend_lifetime(&cfg, &c), 120, "per-client setting");
+	cJSON_Delete(c.resource);
+	c.resource = cJSON_Parse("{\"auth\": {\"client_credentials\": "
+	    "{\"access_token_expiration\": 999999}}}");
+	T_EQ_INT(grant_backend_lifetime(&cfg, &c), GRANT_BACKEND_MAX_LIFETIME, "capped");
+	cJSON_Delete(c.resource);
+	c.resource = cJSON_Parse("{\"auth\": {\"authorization_code\": "
+	    "{\"access_token_expiration\": 120}}}");
+	T_EQ_INT(grant_backend_lifetime(&cfg, &c), 300, "the code flow's setting does not apply");
+	cJSON_Delete(c.resource);
+}
+
 int
 main(void)
 {
@@ -184,5 +275,7 @@ main(void)
 	test_single_params();
 	test_pkce();
 	test_narrow();
+	test_backend_scope();
+	test_backend_lifetime();
 	return t_done();
 }
