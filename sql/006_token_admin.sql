@@ -36,6 +36,10 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = 'no_data_found',
 			MESSAGE = format('smart.revoke_user: no User %L', $1);
 	END IF;
+	-- Refresh-token rows first, in token_hash order: the order the token
+	-- program locks a family in, so a concurrent replay cannot deadlock us.
+	PERFORM 1 FROM smart.refresh_tokens r
+	 WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY r.token_hash FOR UPDATE;
 	UPDATE smart.access_tokens SET revoked_at = now()
 	 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now();
 	GET DIAGNOSTICS na = ROW_COUNT;
@@ -77,6 +81,9 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = 'no_data_found',
 			MESSAGE = format('smart.revoke_client: no Client %L', $1);
 	END IF;
+	-- Refresh-token rows first, in token_hash order (see revoke_user).
+	PERFORM 1 FROM smart.refresh_tokens r
+	 WHERE r.client_id = $1 AND r.revoked_at IS NULL ORDER BY r.token_hash FOR UPDATE;
 	-- The login sessions that gave this client its live grants: a session
 	-- that fed a compromised client is ended too (users log in again).
 	UPDATE smart.sessions s SET revoked_at = now()
