@@ -19,14 +19,16 @@ buf_grow(struct buf *b, size_t extra)
 
 	if (b->failed)
 		return -1;
-	if (extra > SIZE_MAX - b->len - 1)
+	/* No object may exceed PTRDIFF_MAX bytes (C11 §6.5.6): refuse such a
+	 * size here rather than hand it to realloc. */
+	if (b->len >= (size_t)PTRDIFF_MAX || extra > (size_t)PTRDIFF_MAX - b->len - 1)
 		goto fail;
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2) {
+		if (ncap > (size_t)PTRDIFF_MAX / 2) {
 			ncap = need;
 			break;
 		}
