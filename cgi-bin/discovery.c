@@ -4,7 +4,7 @@
  *   GET {fhir}/.well-known/smart-configuration   SMART App Launch 2.2 §conformance
  *   GET {fhir}/.well-known/openid-configuration  OpenID Connect Discovery 1.0
  *   GET {auth}/jwks                              public signing keys (RFC 7517)
- *   GET {auth}/health                            200 when the database answers, else 503
+ *   GET {auth}/health                            200 when the database takes writes, else 503
  *
  * The three documents are built once at start from the configuration, the
  * feature lists and the key directory, with a strong ETag each; requests
@@ -72,17 +72,29 @@ doc_serve(struct req *r, struct resp *p, const struct doc *d)
 	return http_resp_body(p, 200, "application/json", d->body, strlen(d->body));
 }
 
+/*
+ * The load balancer's probe, polled every few seconds: one round trip.
+ * A node is healthy only when its database takes writes: every grant and
+ * every authorization request writes, so a node left on a read-only
+ * database (a hot standby after a failover, default_transaction_read_only)
+ * must be taken out of rotation, not only a node that cannot connect.
+ * The body names the cause; it never carries the database's own message.
+ */
 static int
 health(struct req *r, struct resp *p)
 {
 	static const char ok[] = "{\"status\":\"pass\"}";
 	static const char down[] = "{\"status\":\"fail\",\"database\":\"unavailable\"}";
+	static const char ro[] = "{\"status\":\"fail\",\"database\":\"read-only\"}";
 
+	(void)r;
 	http_resp_cors(p);
 	http_resp_no_store(p);
-	if (db_ping() == 0)
+	if (db_ping_writable() == 0)
 		return http_resp_body(p, 200, "application/json", ok, sizeof(ok) - 1);
 	http_resp_header(p, "Retry-After", "5");
+	if (strcmp(db_last_sqlstate(), "25006") == 0)
+		return http_resp_body(p, 503, "application/json", ro, sizeof(ro) - 1);
 	return http_resp_body(p, 503, "application/json", down, sizeof(down) - 1);
 }
 

@@ -29,6 +29,7 @@ static int		 db_nstmts;
 static int		 db_in_tx;
 static int		 db_down;
 static char		 db_state[6];
+static char		 db_connect_failed[6];	/* db_state of the last failed connect */
 static long long	 db_next_try_ms;
 static unsigned long	 db_serial;		/* connections made so far */
 
@@ -73,6 +74,31 @@ db_close(void)
 	db_conninfo = NULL;
 }
 
+/*
+ * The SQLSTATE a refused connection stands for, from libpq's message (a
+ * failed connection has no result to carry one).  libpq's own texts are
+ * matched: "session is read-only" and "server is in hot standby mode" are
+ * its refusals under target_session_attrs=read-write / primary, i.e. only
+ * standbys were found (a failover in progress).  Anything else is a
+ * connection failure.
+ */
+static const char *
+db_connect_state(const char *msg)
+{
+	if (strstr(msg, "session is read-only") != NULL ||
+	    strstr(msg, "server is in hot standby mode") != NULL)
+		return "25006";
+	if (strstr(msg, "too many clients") != NULL)
+		return "53300";
+	if (strstr(msg, "the database system is starting up") != NULL ||
+	    strstr(msg, "the database system is in recovery mode") != NULL ||
+	    strstr(msg, "not yet accepting connections") != NULL)
+		return "57P03";
+	if (strstr(msg, "the database system is shutting down") != NULL)
+		return "57P01";
+	return "08006";
+}
+
 /* Connects when there is no usable connection; 0 when connected. */
 static int
 db_connect(void)
@@ -94,7 +120,9 @@ db_connect(void)
 	}
 	now = db_now_ms();
 	if (now < db_next_try_ms) {
+		/* Failing fast: the cause is that of the last attempt. */
 		db_down = 1;
+		snprintf(db_state, sizeof(db_state), "%s", db_connect_failed);
 		return -1;
 	}
 	db_conn = PQconnectdbParams(keys, vals, 1);
@@ -117,7 +145,8 @@ db_connect(void)
 		log_err("cannot connect to the database: %s", line);
 		db_drop();
 		db_down = 1;
-		snprintf(db_state, sizeof(db_state), "08006");
+		snprintf(db_state, sizeof(db_state), "%s", db_connect_state(line));
+		snprintf(db_connect_failed, sizeof(db_connect_failed), "%s", db_state);
 		db_next_try_ms = now + DB_RETRY_MS;
 		return -1;
 	}
@@ -337,7 +366,7 @@ int
 db_exec_batch(struct db_stmt *v, size_t n)
 {
 	PGresult *err;
-	int attempt, broken, in_tx = db_in_tx;
+	int attempt, in_tx = db_in_tx;
 
 	db_down = 0;
 	db_state[0] = '\0';
@@ -345,6 +374,7 @@ db_exec_batch(struct db_stmt *v, size_t n)
 		log_err("a batch holds 1 to %d statements, not %zu", DB_BATCH_MAX, n);
 		return -1;
 	}
+	/* The same decisions as db_exec, with the same log lines. */
 	for (attempt = 0; attempt < 2; attempt++) {
 		db_batch_clear(v, n);
 		if (db_connect() == -1)
@@ -352,23 +382,21 @@ db_exec_batch(struct db_stmt *v, size_t n)
 		if (db_batch_try(v, n, &err) == 0)
 			return 0;
 		db_batch_clear(v, n);
-		broken = db_conn == NULL;
-		if (broken && err == NULL) {
+		if (err == NULL && db_conn == NULL) {
 			/* Connection lost: db_batch_try dropped it. */
 			db_down = 1;
-			if (in_tx) {
-				log_err("database connection lost in a transaction");
-				return -1;
-			}
-			continue;		/* reconnect and retry once */
-		}
-		db_classify(err);
+			if (db_state[0] == '\0')
+				snprintf(db_state, sizeof(db_state), "08006");
+		} else
+			db_classify(err);
 		if (!db_down || in_tx) {
+			/* A statement error, or a broken transaction: report it. */
 			if (db_down)
-				log_err("database connection lost in a transaction (SQLSTATE %s)",
-				    db_state[0] ? db_state : "-");
+				log_err("database unavailable in a transaction: %s (SQLSTATE %s)",
+				    db_cause(), db_state[0] ? db_state : "-");
 			else
-				log_err("statement failed: SQLSTATE %s: %s", db_state,
+				log_err("statement failed: SQLSTATE %s: %s",
+				    db_state[0] ? db_state : "-",
 				    err != NULL ? PQresultErrorField(err, PG_DIAG_MESSAGE_PRIMARY) : "?");
 			PQclear(err);
 			if (db_down)
@@ -379,10 +407,15 @@ db_exec_batch(struct db_stmt *v, size_t n)
 		if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK ||
 		    strncmp(db_state, "57P", 3) == 0 || strncmp(db_state, "08", 2) == 0)
 			db_drop();	/* reconnect and retry once */
-		else
+		else {
+			/* Read-only or full: as in db_exec, retrying now will not
+			 * help, and the session must not outlive the condition. */
+			db_drop();
 			break;
+		}
 	}
-	log_err("database unavailable (SQLSTATE %s)", db_state[0] ? db_state : "-");
+	log_err("database unavailable: %s (SQLSTATE %s)", db_cause(),
+	    db_state[0] ? db_state : "-");
 	return -1;
 }
 
@@ -490,4 +523,30 @@ int
 db_ping(void)
 {
 	return db_simple("SELECT 1");
+}
+
+int
+db_ping_writable(void)
+{
+	PGresult *res;
+	int ro;
+
+	/*
+	 * One round trip.  transaction_read_only is on in a hot standby and
+	 * when default_transaction_read_only is (it is read in the implicit
+	 * transaction of this very statement, so a reloaded setting shows).
+	 */
+	if ((res = db_exec("SELECT pg_is_in_recovery() OR "
+	    "current_setting('transaction_read_only') = 'on'", 0, NULL)) == NULL)
+		return -1;
+	ro = PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "f") != 0;
+	PQclear(res);
+	if (!ro)
+		return 0;
+	db_down = 1;
+	snprintf(db_state, sizeof(db_state), "25006");
+	log_err("database unavailable: %s (SQLSTATE %s)", db_cause(), db_state);
+	/* A new connection (target_session_attrs=read-write) may find a primary. */
+	db_drop();
+	return -1;
 }

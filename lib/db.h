@@ -71,4 +71,13 @@ void	 db_rollback(void);
 /* 0 when the database answers a trivial query. */
 int	 db_ping(void);
 
+/*
+ * 0 when the database answers and takes writes (one round trip); -1
+ * otherwise, logged, with db_unavailable() set.  A database that answers
+ * but is read-only (a hot standby, default_transaction_read_only) gives
+ * db_last_sqlstate() "25006", and its session is closed so that the next
+ * connection looks for a writable primary again.
+ */
+int	 db_ping_writable(void);
+
 #endif

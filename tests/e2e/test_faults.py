@@ -24,7 +24,7 @@ import psycopg2
 import pytest
 import requests
 
-from conftest import WEB_MODES
+from conftest import SCRIPTS, WEB_MODES, own, run
 from faultkit import (APP, TIMEOUT, Load, Node, authorize_page, cluster, issue_codes, kill9,
                       log_mark, log_tail, private_bindir, program_pids, read_patient, redeem,
                       refresh, register_app)
@@ -308,11 +308,9 @@ def test_killed_fastcgi_process_is_replaced_and_no_client_hangs(rundir, fpg, bin
         try:
             time.sleep(1.0)
             before = program_pids(node.bindir)
-            # Where the web server manages the processes, kill every process
-            # of three programs; the fixed pool of proxy-fcgi has no manager
-            # that could replace them, so there one process of each.
-            victims = {p: (before[p] if mode != "proxy-fcgi" else {min(before[p])})
-                       for p in ("token", "fhir", "discovery")}
+            # Every process of three programs: the web server (mod_fcgid,
+            # lighttpd) or the pool's supervisors (proxy-fcgi) replace them.
+            victims = {p: before[p] for p in ("token", "fhir", "discovery")}
             assert all(victims.values()), before
             t_kill = load.now()
             for pids in victims.values():
@@ -340,9 +338,7 @@ def test_killed_fastcgi_process_is_replaced_and_no_client_hangs(rundir, fpg, bin
             assert after and all(s.status == 200 for s in after), \
                 [s for s in after if s.status != 200][:3]
 
-        # The killed processes are gone; the others serve on, and a process
-        # manager that owns its processes starts replacements (scripts/fcgi-pool
-        # is a fixed pool without one: see apache-conf/README.md).
+        # The killed processes are gone and replacements serve.
         now = program_pids(node.bindir)
         for prog, pids in victims.items():
             assert not pids & now[prog]
@@ -355,6 +351,101 @@ def test_killed_fastcgi_process_is_replaced_and_no_client_hangs(rundir, fpg, bin
         print(mode, {k: len(load.of(k)) for k in ("token", "gateway", "jwks")}, "failed:",
               [(s.kind, s.status, round(s.t0 - t_kill, 2)) for s in load.samples
                if s.status != 200])
+    finally:
+        node.stop()
+
+
+# ---- the proxy-fcgi pool's supervisors ---------------------------------------------
+
+POOL_SIZES = {"discovery": 2, "authorize": 2, "token": 4, "launch-uri": 1, "fhir": 4}
+
+
+def pool_dir(node):
+    return os.path.join(node.dir, "web-proxy-fcgi", "sock")
+
+
+def pool_status(node):
+    return run(os.path.join(SCRIPTS, "fcgi-pool"), "status", pool_dir(node),
+               check=False).returncode
+
+
+def wait_pool_full(node, seconds):
+    """Waits until every program has its full number of live workers."""
+    def full():
+        now = program_pids(node.bindir)
+        return all(len(now[p]) == n for p, n in POOL_SIZES.items())
+    return wait_for(full, seconds)
+
+
+def test_fcgi_pool_replaces_every_killed_worker_within_seconds(rundir, fpg, bindir, keydir):
+    node = Node(rundir, "proxy-fcgi", fpg, private_bindir(rundir, bindir, "pool"), keydir,
+                "pool")
+    try:
+        assert pool_status(node) == 0
+        before = program_pids(node.bindir)
+        assert {p: len(v) for p, v in before.items()} == POOL_SIZES
+        # Workers that served a while: replaced at once (a worker dying
+        # young would count as a crash loop and be replaced after a pause).
+        time.sleep(2.5)
+        mark = log_mark(node)
+        for pids in before.values():
+            for pid in pids:
+                kill9(pid)
+        took = wait_pool_full(node, 1.0)
+        now = program_pids(node.bindir)
+        for prog in POOL_SIZES:
+            assert not now[prog] & before[prog], prog
+        assert pool_status(node) == 0
+        # Served by the new workers, and the log says what happened.
+        access, rt = grant(node, fpg)
+        assert read_patient(node, access).status_code == 200
+        assert requests.get(node.auth_base + "/health", timeout=TIMEOUT).status_code == 200
+        log = log_tail(node, mark)
+        assert "token: worker" in log and "exited (signal 9)" in log, log[-1500:]
+        print(f"pool back to full size {took:.2f} s after killing every worker")
+    finally:
+        node.stop()
+    # stop leaves nothing behind: no supervisor restarts a stopped worker.
+    assert not any(program_pids(node.bindir).values())
+    assert run("pgrep", "-f", pool_dir(node), check=False).returncode == 1
+
+
+def test_fcgi_pool_backs_off_a_crash_loop_and_recovers(rundir, fpg, bindir, keydir):
+    """A program that dies at once (say, a bad key after a deploy) is
+    restarted with a growing pause, not in a busy loop; once it can start
+    again the pool fills up by itself."""
+    bdir = private_bindir(rundir, bindir, "crashloop")
+    real = os.path.join(bdir, "discovery.real")
+    os.rename(os.path.join(bdir, "discovery"), real)
+    flag = os.path.join(bdir, "broken")
+    wrapper = os.path.join(bdir, "discovery")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\n[ -e '{flag}' ] && exit 1\nexec '{real}' \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    own(bdir)
+    node = Node(rundir, "proxy-fcgi", fpg, bdir, keydir, "crashloop")
+    try:
+        assert pool_status(node) == 0
+        assert requests.get(node.auth_base + "/jwks", timeout=TIMEOUT).status_code == 200
+        open(flag, "w").close()
+        mark = log_mark(node)
+        for pid in {int(x) for x in run("pgrep", "-f", "-x", real, check=False).stdout.split()}:
+            kill9(pid)
+        time.sleep(3.0)
+        log = log_tail(node, mark)
+        deaths = log.count("discovery: worker")
+        # Two workers, each paused 0.1, 0.2, 0.4, 0.8, 1.6 s: a handful of
+        # restarts in 3 s, where a busy loop would make hundreds.
+        assert 4 <= deaths <= 16, log[-1500:]
+        assert "replacing it in " in log
+        assert pool_status(node) != 0
+        # The other programs are untouched.
+        access, _ = grant(node, fpg)
+        assert read_patient(node, access).status_code == 200
+        os.unlink(flag)
+        # The longest pause is 5 s.
+        wait_for(lambda: pool_status(node) == 0, 7.0)
+        assert requests.get(node.auth_base + "/jwks", timeout=TIMEOUT).status_code == 200
     finally:
         node.stop()
 
@@ -403,6 +494,18 @@ def assert_outcome_503(r):
     assert int(r.headers["Retry-After"]) > 0
 
 
+def assert_health_read_only(r):
+    """503 with Retry-After and a body naming the read-only database."""
+    assert r.status_code == 503, r.text
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.json() == {"status": "fail", "database": "read-only"}
+
+
+def health(node):
+    return requests.get(node.auth_base + "/health", timeout=TIMEOUT)
+
+
 def wait_for(fn, seconds):
     """Calls fn until it returns true or seconds pass; returns the elapsed time."""
     t0 = time.monotonic()
@@ -426,7 +529,8 @@ def test_read_only_database_refuses_writes_cleanly_and_recovers(fnode, fpg):
         assert_page_503(authorize_page(fnode))
         # Reading needs no write: the gateway still serves.
         assert read_patient(fnode, access).status_code == 200
-        assert requests.get(fnode.auth_base + "/health", timeout=TIMEOUT).status_code == 200
+        # But the node cannot grant anything: the load balancer's probe says so.
+        assert_health_read_only(requests.get(fnode.auth_base + "/health", timeout=TIMEOUT))
     finally:
         admin(fpg, "ALTER DATABASE smartauth RESET default_transaction_read_only")
     log = log_tail(fnode, mark)
@@ -436,6 +540,74 @@ def test_read_only_database_refuses_writes_cleanly_and_recovers(fnode, fpg):
     # Writable again: the programs do not keep a read-only session.
     wait_for(lambda: refresh(fnode, rt).status_code == 200, 2.0)
     assert redeem(fnode, code).status_code == 200
+
+
+def test_health_takes_a_read_only_database_out_of_rotation(fnode, fpg):
+    """A load balancer polls /auth/health: a node whose database answers but
+    cannot take writes (default_transaction_read_only, a hot standby) must
+    leave the rotation, and come back by itself once writes work again."""
+    access, rt = grant(fnode, fpg)
+    assert health(fnode).status_code == 200
+    mark = log_mark(fnode)
+    # Reloaded configuration reaches sessions already open: no reconnect needed.
+    admin(fpg, "ALTER SYSTEM SET default_transaction_read_only = on")
+    admin(fpg, "SELECT pg_reload_conf()")
+    try:
+        wait_for(lambda: health(fnode).status_code == 503, 2.0)
+        t0 = time.monotonic()
+        for _ in range(5):      # every probe, whichever process answers it
+            assert_health_read_only(health(fnode))
+        assert time.monotonic() - t0 < LATENCY_BOUND
+        assert_oauth_503(refresh(fnode, rt))
+    finally:
+        admin(fpg, "ALTER SYSTEM RESET default_transaction_read_only")
+        admin(fpg, "SELECT pg_reload_conf()")
+    log = log_tail(fnode, mark)
+    assert "database unavailable: the database is read-only" in log, log[-2000:]
+    assert access not in log and rt not in log
+    wait_for(lambda: health(fnode).status_code == 200, RECOVERY)
+    assert health(fnode).json() == {"status": "pass"}
+    wait_for(lambda: refresh(fnode, rt).status_code == 200, RECOVERY)
+
+
+def test_gateway_batch_answers_503_in_an_outage_then_200_and_reads_through_read_only(
+        fnode, fpg):
+    """The gateway's one-round-trip read (libpq pipeline mode): an outage is a
+    quick 503 OperationOutcome with the cause logged, service is back within
+    RECOVERY of the database, a dropped session is replaced without an error,
+    and a read-only database still serves reads while health reports it."""
+    access, _ = grant(fnode, fpg)
+    assert read_patient(fnode, access).status_code == 200
+    # Sessions cut under the programs (pg_terminate_backend, a failover):
+    # the batch is retried once on a new connection, the client sees nothing.
+    drop_program_sessions(fpg)
+    for _ in range(4):
+        assert read_patient(fnode, access).status_code == 200
+    mark = log_mark(fnode)
+    fpg.stop()
+    try:
+        t0 = time.monotonic()
+        for _ in range(4):
+            assert_outcome_503(read_patient(fnode, access))
+        assert time.monotonic() - t0 < LATENCY_BOUND
+    finally:
+        fpg.start()
+    log = log_tail(fnode, mark)
+    assert "cannot connect to the database" in log or "database unavailable: " in log, \
+        log[-2000:]
+    assert access not in log
+    wait_for(lambda: read_patient(fnode, access).status_code == 200, RECOVERY)
+    admin(fpg, "ALTER DATABASE smartauth SET default_transaction_read_only = on")
+    try:
+        drop_program_sessions(fpg)
+        for _ in range(4):
+            assert read_patient(fnode, access).status_code == 200
+        assert_health_read_only(health(fnode))
+    finally:
+        admin(fpg, "ALTER DATABASE smartauth RESET default_transaction_read_only")
+    # Health closed its read-only session: the next probe finds writes work.
+    wait_for(lambda: health(fnode).status_code == 200, RECOVERY)
+    assert read_patient(fnode, access).status_code == 200
 
 
 def write_hba(pg, lines):

@@ -352,3 +352,84 @@ def test_stop_after_killed_server_leaves_nothing(mode, workdir, echo_binary):
     left = leftovers(libexec, rundir)
     assert not left, "processes left after webctl stop:\n" + "\n".join(left)
     assert webctl("status", mode, rundir, check=False).returncode != 0
+
+
+# ---- process pools: the sizes the snippets and scripts/fcgi-pool ship ----------
+
+# A fixed pool queues a busy moment on the socket: sized for the cores.
+FIXED_POOL = {"discovery": 2, "authorize": 2, "token": 4, "launch-uri": 1, "fhir": 4}
+
+
+def running_programs(libexec):
+    """{program: number of live processes running LIBEXEC/program}."""
+    out = dict.fromkeys(PROGRAMS, 0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    continue
+        except OSError:
+            continue
+        for p in PROGRAMS:
+            if argv0 == os.path.join(libexec, p):
+                out[p] += 1
+    return out
+
+
+@pytest.mark.parametrize("mode", ("proxy-fcgi", "lighttpd"))
+def test_fixed_pool_runs_its_documented_size_before_the_first_request(
+        mode, workdir, echo_binary):
+    libexec, conf = make_programs(echo_binary, os.path.join(workdir, "programs-size-" + mode))
+    rundir = os.path.join(workdir, "size-" + mode)
+    os.mkdir(rundir)
+    os.chmod(rundir, 0o755)
+    port = free_port(70 + MODES.index(mode))
+    webctl("start", mode, rundir, str(port), libexec, conf)
+    try:
+        # Every process is up before any request (lighttpd forks them as it
+        # starts; give it a moment), so nothing is started on demand.
+        deadline = time.time() + 5
+        while running_programs(libexec) != FIXED_POOL and time.time() < deadline:
+            time.sleep(0.1)
+        assert running_programs(libexec) == FIXED_POOL
+    finally:
+        webctl("stop", mode, rundir)
+    assert not any(running_programs(libexec).values())
+
+
+def fcgid_options():
+    """{program: {option: value}} from the FcgidCmdOptions of smartauth-fcgid.conf."""
+    with open(os.path.join(ROOT, "apache-conf", "smartauth-fcgid.conf")) as f:
+        text = f.read().replace("\\\n", " ")
+    opts = {}
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0] != "FcgidCmdOptions":
+            continue
+        prog = words[1].strip('"').rsplit("/", 1)[1]
+        opts[prog] = {words[i]: words[i + 1] for i in range(2, len(words) - 1, 2)}
+    return opts
+
+
+def test_fcgid_keeps_at_least_the_fixed_pool_warm_within_the_server_limit():
+    """mod_fcgid makes a request that finds every process busy sleep a whole
+    second, so it keeps more processes warm than a fixed pool needs; and
+    the server-level limit leaves room for all of them."""
+    opts = fcgid_options()
+    assert set(opts) == set(PROGRAMS)
+    total = 0
+    for p, o in opts.items():
+        lo, hi = int(o["MinProcesses"]), int(o["MaxProcesses"])
+        assert FIXED_POOL[p] <= lo <= hi, (p, o)
+        assert o["IdleTimeout"] == "600" and o["MaxRequestsPerProcess"] == "0", (p, o)
+        total += hi
+    assert int(opts["fhir"]["MinProcesses"]) >= 6 and int(opts["token"]["MinProcesses"]) >= 6
+    with open(os.path.join(ROOT, "apache-conf", "smartauth-fcgid-server.conf")) as f:
+        server = dict(l.split()[:2] for l in f if l.strip().startswith("Fcgid"))
+    assert total <= int(server["FcgidMaxProcesses"])
+    # A burst may start a program's whole MaxProcesses at once.
+    assert max(int(o["MaxProcesses"]) for o in opts.values()) <= int(server["FcgidSpawnScoreUpLimit"])
