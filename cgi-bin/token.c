@@ -15,7 +15,9 @@
  *   token       grant_type, client authentication (lib/client), the
  *               client's registration for the grant, and the grant handler
  *               (lib/grant), which runs the grant in one transaction and
- *               mints through lib/issue;
+ *               mints through lib/issue.  For a code or refresh token the
+ *               client's record and the grant's read come in one round
+ *               trip (token_prefetch), and the grant's write in a second;
  *   introspect  the caller: "Authorization: Bearer" with a token granted
  *               INTROSPECT_SCOPE (any client's tokens), or a confidential
  *               client authenticated as at the token endpoint (its own
@@ -69,11 +71,15 @@ ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Answers an OAuth error (no-store; 401 with WWW-Authenticate; 503 with Retry-After). */
+/*
+ * Answers an OAuth error (no-store; 503 with Retry-After; invalid_client is
+ * 401, with WWW-Authenticate only for a request that used the
+ * Authorization header, RFC 6749 §5.2).
+ */
 static int
-token_error(struct resp *p, enum oauth_error e, const char *why)
+token_error(struct req *r, struct resp *p, enum oauth_error e, const char *why)
 {
-	return oauth_error_respond(p, e, why);
+	return oauth_error_respond_client(p, e, why, http_header(r, "Authorization"));
 }
 
 /*
@@ -98,7 +104,36 @@ token_refuse(struct req *r, struct resp *p, const char *grant_type, enum oauth_e
 		grant_audit_failure(grant_type, claimed, r->remote_addr, e, why);
 	free(basic_id);
 	free(basic_secret);
-	return token_error(p, e, why);
+	return token_error(r, p, e, why);
+}
+
+/*
+ * A code or refresh token request by a client that names itself with
+ * client_id or Basic: the client's record and the grant's read are
+ * fetched in ONE round trip (db_exec_batch) before authentication, then
+ * used by client_load and the grant only for that same client.  Anything
+ * unusual (an assertion, a failed batch) just leaves the reads to them.
+ */
+static void
+token_prefetch(struct req *r, const struct grant_type *gt, struct grant_prefetch *pf)
+{
+	const char *cparams[1];
+	struct db_stmt v[2];
+	char *claimed;
+
+	memset(pf, 0, sizeof(*pf));
+	if (form_get(&r->fparams, "client_assertion") != NULL ||
+	    form_get(&r->fparams, "client_assertion_type") != NULL ||
+	    (claimed = client_claimed_id(r)) == NULL)
+		return;
+	if (grant_prefetch_stmt(gt, &r->fparams, claimed, pf, &v[1]) == 1) {
+		client_load_stmt(claimed, cparams, &v[0]);
+		if (db_exec_batch(v, 2) == 0) {
+			client_preload(claimed, v[0].res);
+			pf->res = v[1].res;
+		}
+	}
+	free(claimed);
 }
 
 /* POST {auth}/token. */
@@ -110,6 +145,7 @@ token_endpoint(struct req *r, struct resp *p)
 	struct client *client = NULL;
 	enum client_auth_method method;
 	struct grant_result res = { OAUTH_OK, NULL, NULL };
+	struct grant_prefetch pf;
 	struct grant_req q;
 	enum oauth_error e;
 	char desc[96];
@@ -138,15 +174,22 @@ token_endpoint(struct req *r, struct resp *p)
 	if ((gt = grant_type_lookup(grant_type)) == NULL)
 		return token_refuse(r, p, NULL, OAUTH_UNSUPPORTED_GRANT_TYPE, tok.unsupported);
 
-	if ((e = client_authenticate(r, &client, &method, &why)) != OAUTH_OK)
+	token_prefetch(r, gt, &pf);
+	e = client_authenticate(r, &client, &method, &why);
+	client_preload(NULL, NULL);
+	if (e != OAUTH_OK) {
+		grant_prefetch_clear(&pf);
 		return token_refuse(r, p, gt->name, e, why);
+	}
 	if (!gt->client_allowed(client)) {
 		client_free(client);
+		grant_prefetch_clear(&pf);
 		return token_refuse(r, p, gt->name, OAUTH_UNAUTHORIZED_CLIENT,
 		    "this client is not registered for this grant type");
 	}
 
 	q.env = &tok.env;
+	q.prefetch = &pf;
 	q.params = &r->fparams;
 	q.client = client;
 	q.method = method;
@@ -154,9 +197,10 @@ token_endpoint(struct req *r, struct resp *p)
 	q.now = time(NULL);
 	gt->run(&q, &res);
 	client_free(client);
+	grant_prefetch_clear(&pf);
 
 	if (res.error != OAUTH_OK)
-		return token_error(p, res.error, res.why);
+		return token_error(r, p, res.error, res.why);
 	/* RFC 6749 §5.1: no-store and no-cache on every token response. */
 	http_resp_no_store(p);
 	rc = http_resp_json(p, 200, res.body);
@@ -207,7 +251,7 @@ token_admin_request(struct req *r, struct resp *p, int *rc)
 	}
 	/* RFC 7662 §2.1, RFC 7009 §2.1: application/x-www-form-urlencoded. */
 	if (!http_content_type_is(r, "application/x-www-form-urlencoded")) {
-		*rc = token_error(p, OAUTH_INVALID_REQUEST,
+		*rc = token_error(r, p, OAUTH_INVALID_REQUEST,
 		    "Content-Type must be application/x-www-form-urlencoded");
 		return -1;
 	}
@@ -218,7 +262,7 @@ token_admin_request(struct req *r, struct resp *p, int *rc)
 	}
 	if ((repeated = form_first_repeated(&r->fparams, token_admin_single)) != NULL) {
 		snprintf(desc, sizeof(desc), "parameter %s is repeated", repeated);
-		*rc = token_error(p, OAUTH_INVALID_REQUEST, desc);
+		*rc = token_error(r, p, OAUTH_INVALID_REQUEST, desc);
 		return -1;
 	}
 	return 0;
@@ -231,12 +275,12 @@ introspect_bearer_refused(struct req *r, struct resp *p, enum bearer_error be)
 	char challenge[256];
 
 	if (be == BEARER_DB_UNAVAILABLE || be == BEARER_INTERNAL)
-		return token_error(p, be == BEARER_DB_UNAVAILABLE ?
+		return token_error(r, p, be == BEARER_DB_UNAVAILABLE ?
 		    OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR, "internal error");
 	token_admin_audit(r, "introspect", NULL, OAUTH_INVALID_TOKEN, bearer_strerror(be));
 	if (bearer_challenge(be, challenge, sizeof(challenge)) == 0)
 		http_resp_header(p, "WWW-Authenticate", challenge);
-	return http_resp_oauth_error(p, 401, "invalid_token", bearer_strerror(be));
+	return oauth_error_render(p, 401, "invalid_token", bearer_strerror(be));
 }
 
 /* Answers a valid bearer token without INTROSPECT_SCOPE (RFC 6750 §3.1: 403). */
@@ -247,7 +291,7 @@ introspect_bearer_scope_refused(struct req *r, struct resp *p, const char *clien
 	    "bearer token lacks the introspection scope");
 	http_resp_header(p, "WWW-Authenticate", "Bearer realm=\"smartauth\", "
 	    "error=\"insufficient_scope\", scope=\"" INTROSPECT_SCOPE "\"");
-	return token_error(p, OAUTH_INSUFFICIENT_SCOPE,
+	return token_error(r, p, OAUTH_INSUFFICIENT_SCOPE,
 	    "the bearer token does not carry the scope " INTROSPECT_SCOPE);
 }
 
@@ -295,7 +339,7 @@ introspect_caller(struct req *r, struct resp *p, struct introspect_caller *c,
 		if (e != OAUTH_TEMPORARILY_UNAVAILABLE)
 			token_admin_audit(r, "introspect", form_get_nonempty(&r->fparams,
 			    "client_id"), e, why);
-		*rc = token_error(p, e, why);
+		*rc = token_error(r, p, e, why);
 		return -1;
 	}
 	/* RFC 7662 §2.1: the caller must be authorized; public clients are not. */
@@ -303,7 +347,7 @@ introspect_caller(struct req *r, struct resp *p, struct introspect_caller *c,
 		token_admin_audit(r, "introspect", client->id, OAUTH_INVALID_CLIENT,
 		    "introspection requires client authentication");
 		client_free(client);
-		*rc = token_error(p, OAUTH_INVALID_CLIENT,
+		*rc = token_error(r, p, OAUTH_INVALID_CLIENT,
 		    "introspection requires client authentication (Basic, client_secret_post, "
 		    "private_key_jwt) or a bearer token with the introspection scope");
 		return -1;
@@ -391,7 +435,7 @@ introspect_bearer(struct req *r, struct resp *p, const char *token, time_t now)
 	    tok.cfg.fhir_base, now, &bp)) != BEARER_OK)
 		return introspect_bearer_refused(r, p, be);
 	if (introspect_prepare(&tok.cfg, tok.keys, token, now, &ip) == -1) {
-		rc = token_error(p, OAUTH_SERVER_ERROR, "internal error");
+		rc = token_error(r, p, OAUTH_SERVER_ERROR, "internal error");
 		goto out;
 	}
 	bearer_row_stmt(&bp, &v[0]);
@@ -409,7 +453,7 @@ introspect_bearer(struct req *r, struct resp *p, const char *token, time_t now)
 	caller.client_id = b->client_id;
 	caller.any_client = 1;
 	if (introspect_result(&tok.cfg, &caller, &ip, v[1].res, &body, &version) != 0) {
-		rc = token_error(p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		rc = token_error(r, p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
 		    OAUTH_SERVER_ERROR, "internal error");
 		goto out;
 	}
@@ -467,11 +511,11 @@ introspect_endpoint(struct req *r, struct resp *p)
 		return rc;
 	}
 	if (token == NULL) {
-		rc = token_error(p, OAUTH_INVALID_REQUEST, "token is missing");
+		rc = token_error(r, p, OAUTH_INVALID_REQUEST, "token is missing");
 		goto out;
 	}
 	if (introspect_token(&tok.cfg, tok.keys, &caller, token, now, &body, &version) != 0) {
-		rc = token_error(p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		rc = token_error(r, p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
 		    OAUTH_SERVER_ERROR, "internal error");
 		goto out;
 	}
@@ -503,16 +547,16 @@ revoke_endpoint(struct req *r, struct resp *p)
 		if (e != OAUTH_TEMPORARILY_UNAVAILABLE)
 			token_admin_audit(r, "revoke", form_get_nonempty(&r->fparams, "client_id"),
 			    e, why);
-		return token_error(p, e, why);
+		return token_error(r, p, e, why);
 	}
 	if ((token = form_get(&r->fparams, "token")) == NULL) {
 		client_free(client);
-		return token_error(p, OAUTH_INVALID_REQUEST, "token is missing");
+		return token_error(r, p, OAUTH_INVALID_REQUEST, "token is missing");
 	}
 	rc = revoke_token(&tok.cfg, tok.keys, client->id, token, r->remote_addr, time(NULL), &o);
 	client_free(client);
 	if (rc != 0)
-		return token_error(p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		return token_error(r, p, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
 		    OAUTH_SERVER_ERROR, "internal error");
 	/* RFC 7009 §2.2: 200 whether or not the token was valid; body ignored. */
 	http_resp_no_store(p);

@@ -7,6 +7,14 @@
 #include "db.h"
 #include "log.h"
 
+void
+audit_log(const char *event, const char *outcome, const char *user_id,
+    const char *client_id, const char *address)
+{
+	log_info("audit %s %s user=%s client=%s addr=%s", event, outcome,
+	    user_id ? user_id : "-", client_id ? client_id : "-", address ? address : "-");
+}
+
 int
 audit_event(const char *event, const char *outcome, const char *user_id,
     const char *client_id, const char *address, const cJSON *detail)
@@ -26,8 +34,7 @@ audit_event(const char *event, const char *outcome, const char *user_id,
 	params[3] = client_id;
 	params[4] = address != NULL && *address != '\0' ? address : NULL;
 	params[5] = d;
-	log_info("audit %s %s user=%s client=%s addr=%s", event, outcome,
-	    user_id ? user_id : "-", client_id ? client_id : "-", address ? address : "-");
+	audit_log(event, outcome, user_id, client_id, address);
 	res = db_exec(sql, 6, params);
 	cJSON_free(d);
 	if (res == NULL) {

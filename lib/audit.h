@@ -21,4 +21,9 @@
 int	audit_event(const char *event, const char *outcome, const char *user_id,
 	    const char *client_id, const char *address, const cJSON *detail);
 
+/* The log line of audit_event alone, for a caller that writes the audit row
+ * in a statement of its own (lib/issue.c issue_commit). */
+void	audit_log(const char *event, const char *outcome, const char *user_id,
+	    const char *client_id, const char *address);
+
 #endif

@@ -54,22 +54,56 @@ client_json_col(PGresult *res, int col)
 	return json_parse_strict(v, strlen(v), NULL);
 }
 
+static const char client_load_sql[] =
+    "SELECT id, resource, secret_hash, secret_required, active, to_jsonb(grant_types), "
+    "to_jsonb(redirect_uris), launch_uri, scope, jwks, jwks_uri, "
+    "coalesce((resource #>> '{auth,authorization_code,access_token_expiration}')::bigint, 0), "
+    "coalesce((resource #>> '{auth,authorization_code,refresh_token_expiration}')::bigint, 0), "
+    "coalesce((resource #>> '{auth,authorization_code,refresh_token}')::boolean, false) "
+    "FROM smart.clients WHERE id = $1";
+
+/* A result of client_load_sql fetched in a batch, for one client_load. */
+static char *client_pre_id;
+static PGresult *client_pre_res;
+
+void
+client_load_stmt(const char *id, const char **params, struct db_stmt *s)
+{
+	params[0] = id;
+	s->sql = client_load_sql;
+	s->nparams = 1;
+	s->params = params;
+	s->res = NULL;
+}
+
+void
+client_preload(const char *id, PGresult *res)
+{
+	free(client_pre_id);
+	PQclear(client_pre_res);
+	client_pre_id = NULL;
+	client_pre_res = NULL;
+	if (id == NULL || res == NULL || (client_pre_id = strdup(id)) == NULL) {
+		PQclear(res);
+		return;
+	}
+	client_pre_res = res;
+}
+
 struct client *
 client_load(const char *id, int *missing)
 {
-	static const char sql[] =
-	    "SELECT id, resource, secret_hash, secret_required, active, to_jsonb(grant_types), "
-	    "to_jsonb(redirect_uris), launch_uri, scope, jwks, jwks_uri, "
-	    "coalesce((resource #>> '{auth,authorization_code,access_token_expiration}')::bigint, 0), "
-	    "coalesce((resource #>> '{auth,authorization_code,refresh_token_expiration}')::bigint, 0), "
-	    "coalesce((resource #>> '{auth,authorization_code,refresh_token}')::boolean, false) "
-	    "FROM smart.clients WHERE id = $1";
 	const char *params[1] = { id };
 	struct client *c = NULL;
-	PGresult *res;
+	PGresult *res = NULL;
 
 	*missing = 0;
-	if ((res = db_exec(sql, 1, params)) == NULL)
+	if (client_pre_res != NULL && strcmp(client_pre_id, id) == 0) {
+		res = client_pre_res;		/* taken: used once */
+		client_pre_res = NULL;
+	}
+	client_preload(NULL, NULL);
+	if (res == NULL && (res = db_exec(client_load_sql, 1, params)) == NULL)
 		return NULL;
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
 		*missing = 1;

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "db.h"
 #include "form.h"
 #include "http.h"
 #include "oauth.h"
@@ -59,6 +60,20 @@ enum client_auth_method {
  * (db_unavailable() tells whether to answer 503).
  */
 struct client	*client_load(const char *id, int *missing);
+
+/*
+ * client_load's statement for id (params: an array of one, which must
+ * outlive the statement), for a caller that runs it in a batch with
+ * others (one round trip); it then hands the result to client_preload.
+ */
+void		 client_load_stmt(const char *id, const char **params, struct db_stmt *s);
+/*
+ * Gives client_load the owned result res of client_load_stmt(id): the
+ * next client_load of that same id uses it instead of a query, once.  Any
+ * result held before is freed; client_preload(NULL, NULL) just frees it
+ * (at the end of every request).
+ */
+void		 client_preload(const char *id, PGresult *res);
 void		 client_free(struct client *c);
 
 int		 client_has_grant(const struct client *c, const char *grant);

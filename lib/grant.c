@@ -1,20 +1,38 @@
 /*
- * grant: authorization_code and refresh_token grants.  See grant.h.
+ * grant: authorization_code, refresh_token and client_credentials grants.
+ * See grant.h.
  *
- * Transaction shape of both grants (READ COMMITTED):
+ * The common case, a code or refresh token that is redeemable, takes two
+ * round trips and one write transaction (READ COMMITTED):
+ *
+ *   SELECT ... WHERE hash = $1 AND <redeemable>   -- read, no lock
+ *   checks on the row; sign
+ *   WITH c AS (UPDATE ... SET used_at = now() WHERE hash = $1
+ *                AND <redeemable> RETURNING 1),    -- the atomic consume
+ *        INSERT access token, refresh token, audit row ... FROM c
+ *   SELECT counts                                 -- one statement: one
+ *                                                 -- implicit transaction
+ *
+ * (lib/issue.c issue_commit).  The consume re-checks the conditions on the
+ * locked row, so of two concurrent requests exactly one writes anything;
+ * the response exists only after that statement committed.  Everything
+ * else takes the transactional path, unchanged:
  *
  *   BEGIN
  *   UPDATE ... SET used_at = now() WHERE hash = $1 AND used_at IS NULL ...
- *       RETURNING ...          -- the atomic consume: of two concurrent
- *                              -- requests exactly one gets the row
+ *       RETURNING ...
  *   (0 rows: find out why; a used code or refresh token is reuse, so the
  *    whole family is revoked and the revocation committed)
  *   checks that need the row; a failure commits the burn and its audit row
  *   sign, INSERT access_tokens (+ refresh_tokens), audit row
- *   COMMIT                     -- the response exists only after this
+ *   COMMIT
  *
- * A statement that fails inside the transaction is followed by ROLLBACK,
- * never COMMIT (PostgreSQL would turn that COMMIT into a silent rollback).
+ * which a fast path also falls back to when its consume matched nothing
+ * (a concurrent request won, or the grant changed after the read): its
+ * minted tokens are dropped unsent.  A statement that fails inside the
+ * transaction is followed by ROLLBACK, never COMMIT (PostgreSQL would turn
+ * that COMMIT into a silent rollback).  client_credentials writes its
+ * token row and audit row in one statement as well.
  *
  * Owns nothing between requests.  Never logs or audits a code, token,
  * verifier, nonce or secret: ids, scopes and reasons only.
@@ -35,6 +53,7 @@
 static void	grant_code(const struct grant_req *, struct grant_result *);
 static void	grant_refresh(const struct grant_req *, struct grant_result *);
 static void	grant_backend(const struct grant_req *, struct grant_result *);
+static PGresult	*grant_prefetched(const struct grant_req *, const char *, const char *);
 
 static int
 grant_client_has_code(const struct client *c)
@@ -287,6 +306,65 @@ out:
 	cJSON_Delete(d);
 }
 
+/*
+ * The fast path of a grant whose code or refresh token was read and found
+ * redeemable: mints, then writes everything in ONE statement outside any
+ * explicit transaction (issue_commit: consume, token rows and audit row
+ * commit together or not at all).  Sets *fallback when the consume matched
+ * nothing any more (a concurrent request won, or the grant changed since
+ * it was read): nothing was written, and the caller runs the grant's
+ * transactional path, which finds out why (reuse included).
+ */
+static void
+grant_finish_fast(const struct grant_req *q, const struct issue_grant *g,
+    struct issue_tokens *t, enum issue_consume kind, const char *consume_hash,
+    const char *event, const char *grant_type, struct grant_result *res, int *fallback)
+{
+	const struct config *cfg = q->env->cfg;
+	cJSON *body = NULL, *d = NULL;
+	char *dtext = NULL;
+	int written = 0;
+
+	*fallback = 0;
+	if (issue_mint(cfg, q->env->signer, g, t) == -1) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "could not issue the tokens");
+		return;
+	}
+	if ((d = grant_detail(grant_type, OAUTH_OK, NULL)) != NULL) {
+		cJSON_AddStringToObject(d, "scope", g->scope);
+		cJSON_AddStringToObject(d, "jti", t->jti);
+		if (g->family_id != NULL)
+			cJSON_AddStringToObject(d, "family_id", g->family_id);
+		cJSON_AddBoolToObject(d, "refresh_token", t->refresh_token != NULL);
+		cJSON_AddBoolToObject(d, "id_token", t->id_token != NULL);
+		dtext = cJSON_PrintUnformatted(d);
+	}
+	/* Built before the write, so that nothing is committed without it. */
+	if ((body = issue_response(cfg, g, t)) == NULL) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "could not build the response");
+		goto out;
+	}
+	if (issue_commit(kind, consume_hash, g, t, event, q->address, dtext, &written) == -1) {
+		if (db_unavailable())
+			grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
+		else
+			grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		goto out;
+	}
+	if (!written) {
+		*fallback = 1;
+		goto out;
+	}
+	audit_log(event, "success", g->user_id, g->client_id, q->address);
+	res->error = OAUTH_OK;
+	res->body = body;
+	body = NULL;
+out:
+	cJSON_Delete(body);
+	cJSON_free(dtext);
+	cJSON_Delete(d);
+}
+
 /* Borrowed column value, NULL for SQL NULL. */
 static const char *
 grant_col(const PGresult *row, int col)
@@ -367,23 +445,87 @@ grant_code_refused(const struct grant_req *q, struct grant_result *res, const ch
 	PQclear(row);
 }
 
+/* Columns of a code row, as both the read and the consume return them. */
+#define GRANT_CODE_COLS \
+	"family_id::text, client_id, user_id, redirect_uri, scope, " \
+	"launch_context::text, nonce, code_challenge, code_challenge_method, " \
+	"coalesce(extract(epoch FROM auth_time)::bigint, 0), expires_at <= now(), " \
+	"session_hash, online_only, " \
+	"EXISTS (SELECT 1 FROM smart.users u WHERE u.id = c.user_id AND u.active)"
+enum { C_FAMILY, C_CLIENT, C_USER, C_REDIRECT, C_SCOPE, C_CONTEXT, C_NONCE,
+    C_CHALLENGE, C_METHOD, C_AUTH_TIME, C_EXPIRED, C_SESSION, C_ONLINE, C_USER_OK };
+
+/* The fast path's read of a code ($1 its hash). */
+static const char grant_code_read_sql[] =
+    "SELECT " GRANT_CODE_COLS " FROM smart.authorization_codes c "
+    "WHERE code_hash = $1 AND used_at IS NULL";
+
+/* RFC 6749 §4.1.3 and RFC 7636 §4.6: why the code row may not be redeemed
+ * by this request, or NULL. */
+static const char *
+grant_code_why(const struct grant_req *q, const PGresult *row)
+{
+	const char *redirect_uri = form_get(q->params, "redirect_uri");
+
+	if (strcmp(grant_col(row, C_CLIENT), q->client->id) != 0)
+		return "the authorization code was issued to another client";
+	if (grant_col_true(row, C_EXPIRED))
+		return "the authorization code has expired";
+	if (!grant_col_true(row, C_USER_OK))
+		return "the user account is disabled";
+	if (redirect_uri == NULL || *redirect_uri == '\0')
+		return "redirect_uri is missing; it must equal the one of the authorization request";
+	if (strcmp(redirect_uri, grant_col(row, C_REDIRECT)) != 0)
+		return "redirect_uri does not match the authorization request";
+	return grant_pkce_check(grant_col(row, C_CHALLENGE), grant_col(row, C_METHOD),
+	    form_get(q->params, "code_verifier"));
+}
+
+/*
+ * Fills g from a redeemable code row; *ctx, *set and *scope are owned by
+ * the caller (freed whatever the outcome).  0, or -1 when the stored grant
+ * is unreadable.
+ */
+static int
+grant_code_fill(const struct grant_req *q, const PGresult *row, struct issue_grant *g,
+    cJSON **ctx, struct scope_set **set, char **scope)
+{
+	const struct config *cfg = q->env->cfg;
+
+	if ((*ctx = grant_context(grant_col(row, C_CONTEXT))) == NULL ||
+	    (*set = scope_parse(grant_col(row, C_SCOPE), NULL)) == NULL ||
+	    (*scope = scope_set_format(*set)) == NULL)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	g->client_id = q->client->id;
+	g->user_id = grant_col(row, C_USER);
+	g->family_id = grant_col(row, C_FAMILY);
+	g->scope = *scope;
+	g->launch_context = *ctx;
+	g->session_hash = grant_col(row, C_SESSION);
+	g->now = q->now;
+	g->lifetime = issue_access_lifetime(cfg, q->client);
+	issue_grant_from_scope(g, *set, issue_client_may_refresh(q->client));
+	g->online_only = g->online_only || grant_col_true(row, C_ONLINE);
+	g->auth_time = strtoll(grant_col(row, C_AUTH_TIME), NULL, 10);
+	g->nonce = grant_col(row, C_NONCE);
+	g->refresh_scope = *scope;
+	g->refresh_expires_at = (long long)q->now + issue_refresh_lifetime(cfg, q->client);
+	g->refresh_nonce = g->nonce;
+	return 0;
+}
+
+/*
+ * The transactional path: consume, then check (every failure burns the
+ * code), then issue; also finds out why a code cannot be redeemed.
+ */
 static void
-grant_code(const struct grant_req *q, struct grant_result *res)
+grant_code_tx(const struct grant_req *q, struct grant_result *res)
 {
 	static const char consume_sql[] =
 	    "UPDATE smart.authorization_codes c SET used_at = now() "
-	    "WHERE code_hash = $1 AND used_at IS NULL "
-	    "RETURNING family_id::text, client_id, user_id, redirect_uri, scope, "
-	    "launch_context::text, nonce, code_challenge, code_challenge_method, "
-	    "coalesce(extract(epoch FROM auth_time)::bigint, 0), expires_at <= now(), "
-	    "session_hash, online_only, "
-	    "EXISTS (SELECT 1 FROM smart.users u WHERE u.id = c.user_id AND u.active)";
-	enum { C_FAMILY, C_CLIENT, C_USER, C_REDIRECT, C_SCOPE, C_CONTEXT, C_NONCE,
-	    C_CHALLENGE, C_METHOD, C_AUTH_TIME, C_EXPIRED, C_SESSION, C_ONLINE, C_USER_OK };
-	const struct config *cfg = q->env->cfg;
+	    "WHERE code_hash = $1 AND used_at IS NULL RETURNING " GRANT_CODE_COLS;
 	const char *code = form_get_nonempty(q->params, "code");
-	const char *redirect_uri = form_get(q->params, "redirect_uri");
-	const char *verifier = form_get(q->params, "code_verifier");
 	const char *params[1], *why;
 	struct issue_tokens t = { 0 };
 	struct issue_grant g;
@@ -392,10 +534,6 @@ grant_code(const struct grant_req *q, struct grant_result *res)
 	cJSON *ctx = NULL;
 	char *hash = NULL, *scope = NULL;
 
-	if (code == NULL) {
-		grant_refuse(q, res, "authorization_code", OAUTH_INVALID_REQUEST, "code is missing");
-		return;
-	}
 	if ((hash = crypto_sha256_hex(code)) == NULL) {
 		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
 		return;
@@ -409,49 +547,16 @@ grant_code(const struct grant_req *q, struct grant_result *res)
 		grant_code_refused(q, res, hash);
 		goto out;
 	}
-	/* RFC 6749 §4.1.3 and RFC 7636 §4.6; every failure burns the code. */
-	if (strcmp(grant_col(row, C_CLIENT), q->client->id) != 0)
-		why = "the authorization code was issued to another client";
-	else if (grant_col_true(row, C_EXPIRED))
-		why = "the authorization code has expired";
-	else if (!grant_col_true(row, C_USER_OK))
-		why = "the user account is disabled";
-	else if (redirect_uri == NULL || *redirect_uri == '\0')
-		why = "redirect_uri is missing; it must equal the one of the authorization request";
-	else if (strcmp(redirect_uri, grant_col(row, C_REDIRECT)) != 0)
-		why = "redirect_uri does not match the authorization request";
-	else
-		why = grant_pkce_check(grant_col(row, C_CHALLENGE), grant_col(row, C_METHOD),
-		    verifier);
-	if (why != NULL) {
+	if ((why = grant_code_why(q, row)) != NULL) {
 		grant_commit_failure(q, res, "authorization_code", grant_col(row, C_USER),
 		    OAUTH_INVALID_GRANT, why);
 		goto out;
 	}
-
-	if ((ctx = grant_context(grant_col(row, C_CONTEXT))) == NULL ||
-	    (set = scope_parse(grant_col(row, C_SCOPE), NULL)) == NULL ||
-	    (scope = scope_set_format(set)) == NULL) {
+	if (grant_code_fill(q, row, &g, &ctx, &set, &scope) == -1) {
 		db_rollback();
 		grant_fail(res, OAUTH_SERVER_ERROR, "the stored grant is unreadable");
 		goto out;
 	}
-	memset(&g, 0, sizeof(g));
-	g.client_id = q->client->id;
-	g.user_id = grant_col(row, C_USER);
-	g.family_id = grant_col(row, C_FAMILY);
-	g.scope = scope;
-	g.launch_context = ctx;
-	g.session_hash = grant_col(row, C_SESSION);
-	g.now = q->now;
-	g.lifetime = issue_access_lifetime(cfg, q->client);
-	issue_grant_from_scope(&g, set, issue_client_may_refresh(q->client));
-	g.online_only = g.online_only || grant_col_true(row, C_ONLINE);
-	g.auth_time = strtoll(grant_col(row, C_AUTH_TIME), NULL, 10);
-	g.nonce = grant_col(row, C_NONCE);
-	g.refresh_scope = scope;
-	g.refresh_expires_at = (long long)q->now + issue_refresh_lifetime(cfg, q->client);
-	g.refresh_nonce = g.nonce;
 	grant_finish(q, &g, &t, "token", "authorization_code", res);
 out:
 	issue_tokens_clear(&t);
@@ -460,6 +565,56 @@ out:
 	cJSON_Delete(ctx);
 	PQclear(row);
 	free(hash);
+}
+
+/*
+ * authorization_code: a code that reads as redeemable by this request is
+ * redeemed in two round trips (the read, then issue_commit); anything
+ * else, and a consume that lost a race, takes grant_code_tx.
+ */
+static void
+grant_code(const struct grant_req *q, struct grant_result *res)
+{
+	const char *code = form_get_nonempty(q->params, "code");
+	const char *params[1];
+	struct issue_tokens t = { 0 };
+	struct issue_grant g;
+	struct scope_set *set = NULL;
+	PGresult *row = NULL;
+	cJSON *ctx = NULL;
+	char *hash = NULL, *scope = NULL;
+	int fallback = 1;
+
+	if (code == NULL) {
+		grant_refuse(q, res, "authorization_code", OAUTH_INVALID_REQUEST, "code is missing");
+		return;
+	}
+	if ((hash = crypto_sha256_hex(code)) == NULL) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		return;
+	}
+	params[0] = hash;
+	if ((row = grant_prefetched(q, grant_code_read_sql, hash)) == NULL &&
+	    (row = db_exec(grant_code_read_sql, 1, params)) == NULL) {
+		grant_fail(res, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		    OAUTH_SERVER_ERROR, db_unavailable() ? "the database is unavailable" :
+		    "internal error");
+		fallback = 0;
+		goto out;
+	}
+	if (PQntuples(row) == 1 && grant_code_why(q, row) == NULL &&
+	    grant_code_fill(q, row, &g, &ctx, &set, &scope) == 0)
+		grant_finish_fast(q, &g, &t, ISSUE_CONSUME_CODE, hash, "token",
+		    "authorization_code", res, &fallback);
+out:
+	issue_tokens_clear(&t);
+	scope_set_free(set);
+	free(scope);
+	cJSON_Delete(ctx);
+	PQclear(row);
+	free(hash);
+	if (fallback)
+		grant_code_tx(q, res);
 }
 
 /* ---- refresh_token ---------------------------------------------------- */
@@ -561,27 +716,75 @@ out:
 	PQclear(row);
 }
 
-static void
-grant_refresh(const struct grant_req *q, struct grant_result *res)
+/* Columns of a refresh token row, as both the read and the consume return them. */
+#define GRANT_REFRESH_COLS \
+	"family_id::text, user_id, scope, launch_context::text, session_hash, " \
+	"online_only, coalesce(extract(epoch FROM auth_time)::bigint, 0), nonce, " \
+	"extract(epoch FROM expires_at)::bigint"
+/* A live token of client $2 whose user is active and, for online_access,
+ * whose login session is alive (issue_commit's consume repeats this). */
+#define GRANT_REFRESH_LIVE \
+	"token_hash = $1 AND client_id = $2 AND used_at IS NULL " \
+	"AND revoked_at IS NULL AND expires_at > now() " \
+	"AND EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active) " \
+	"AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
+	"WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
+	"AND s.expires_at > now())) "
+enum { R_FAMILY, R_USER, R_SCOPE, R_CONTEXT, R_SESSION, R_ONLINE, R_AUTH_TIME,
+    R_NONCE, R_EXPIRES };
+
+/* The fast path's read of a refresh token ($1 its hash, $2 the client). */
+static const char grant_refresh_read_sql[] =
+    "SELECT " GRANT_REFRESH_COLS " FROM smart.refresh_tokens r WHERE " GRANT_REFRESH_LIVE;
+
+/*
+ * Fills g from a live refresh token row and the narrowed scope (owned by
+ * the caller, as are *ctx, *set and *orig).  0, or -1 when the stored
+ * grant is unreadable.
+ */
+static int
+grant_refresh_fill(const struct grant_req *q, const PGresult *row, const char *scope,
+    struct issue_grant *g, cJSON **ctx, struct scope_set **set, char **orig)
 {
+	if ((*ctx = grant_context(grant_col(row, R_CONTEXT))) == NULL ||
+	    (*set = scope_parse(scope, NULL)) == NULL ||
+	    (*orig = strdup(grant_col(row, R_SCOPE))) == NULL)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	g->client_id = q->client->id;
+	g->user_id = grant_col(row, R_USER);
+	g->family_id = grant_col(row, R_FAMILY);
+	g->scope = scope;
+	g->launch_context = *ctx;
+	g->session_hash = grant_col(row, R_SESSION);
+	g->now = q->now;
+	g->lifetime = issue_access_lifetime(q->env->cfg, q->client);
+	issue_grant_from_scope(g, *set, 1);
+	g->auth_time = strtoll(grant_col(row, R_AUTH_TIME), NULL, 10);
+	g->nonce = NULL;		/* OIDC Core §12.2: no nonce on refresh */
 	/*
-	 * The consume succeeds only for a live token of this client whose user
-	 * is active and, for online_access, whose login session is alive.
+	 * Rotation: the successor keeps the original scope (RFC 6749 §6),
+	 * the family, the session binding and the absolute expiry of the
+	 * grant (ASVS 5.0 10.4.8: rotation never extends a grant's life).
 	 */
+	g->refresh = 1;
+	g->refresh_scope = *orig;
+	g->online_only = grant_col_true(row, R_ONLINE);
+	g->refresh_expires_at = strtoll(grant_col(row, R_EXPIRES), NULL, 10);
+	g->refresh_nonce = grant_col(row, R_NONCE);
+	return 0;
+}
+
+/*
+ * The transactional path: the consume succeeds only for a live token (see
+ * GRANT_REFRESH_LIVE); otherwise finds out why, reuse included.
+ */
+static void
+grant_refresh_tx(const struct grant_req *q, struct grant_result *res)
+{
 	static const char consume_sql[] =
 	    "UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $3 "
-	    "WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL "
-	    "AND revoked_at IS NULL AND expires_at > now() "
-	    "AND EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active) "
-	    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s "
-	    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL "
-	    "AND s.expires_at > now())) "
-	    "RETURNING family_id::text, user_id, scope, launch_context::text, session_hash, "
-	    "online_only, coalesce(extract(epoch FROM auth_time)::bigint, 0), nonce, "
-	    "extract(epoch FROM expires_at)::bigint";
-	enum { R_FAMILY, R_USER, R_SCOPE, R_CONTEXT, R_SESSION, R_ONLINE, R_AUTH_TIME,
-	    R_NONCE, R_EXPIRES };
-	const struct config *cfg = q->env->cfg;
+	    "WHERE " GRANT_REFRESH_LIVE "RETURNING " GRANT_REFRESH_COLS;
 	const char *token = form_get_nonempty(q->params, "refresh_token");
 	const char *wanted = form_get(q->params, "scope");
 	const char *params[3], *why;
@@ -593,11 +796,6 @@ grant_refresh(const struct grant_req *q, struct grant_result *res)
 	cJSON *ctx = NULL;
 	char *hash = NULL, *scope = NULL, *orig = NULL;
 
-	if (token == NULL) {
-		grant_refuse(q, res, "refresh_token", OAUTH_INVALID_REQUEST,
-		    "refresh_token is missing");
-		return;
-	}
 	/* The successor's hash is written into the consumed row (replaced_by). */
 	if ((hash = crypto_sha256_hex(token)) == NULL || issue_refresh_new(&t) == -1) {
 		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
@@ -620,35 +818,11 @@ grant_refresh(const struct grant_req *q, struct grant_result *res)
 		grant_refuse(q, res, "refresh_token", e, why);
 		goto out;
 	}
-	if ((ctx = grant_context(grant_col(row, R_CONTEXT))) == NULL ||
-	    (set = scope_parse(scope, NULL)) == NULL ||
-	    (orig = strdup(grant_col(row, R_SCOPE))) == NULL) {
+	if (grant_refresh_fill(q, row, scope, &g, &ctx, &set, &orig) == -1) {
 		db_rollback();
 		grant_fail(res, OAUTH_SERVER_ERROR, "the stored grant is unreadable");
 		goto out;
 	}
-	memset(&g, 0, sizeof(g));
-	g.client_id = q->client->id;
-	g.user_id = grant_col(row, R_USER);
-	g.family_id = grant_col(row, R_FAMILY);
-	g.scope = scope;
-	g.launch_context = ctx;
-	g.session_hash = grant_col(row, R_SESSION);
-	g.now = q->now;
-	g.lifetime = issue_access_lifetime(cfg, q->client);
-	issue_grant_from_scope(&g, set, 1);
-	g.auth_time = strtoll(grant_col(row, R_AUTH_TIME), NULL, 10);
-	g.nonce = NULL;		/* OIDC Core §12.2: no nonce on refresh */
-	/*
-	 * Rotation: the successor keeps the original scope (RFC 6749 §6),
-	 * the family, the session binding and the absolute expiry of the
-	 * grant (ASVS 5.0 10.4.8: rotation never extends a grant's life).
-	 */
-	g.refresh = 1;
-	g.refresh_scope = orig;
-	g.online_only = grant_col_true(row, R_ONLINE);
-	g.refresh_expires_at = strtoll(grant_col(row, R_EXPIRES), NULL, 10);
-	g.refresh_nonce = grant_col(row, R_NONCE);
 	grant_finish(q, &g, &t, "refresh", "refresh_token", res);
 out:
 	issue_tokens_clear(&t);
@@ -658,6 +832,70 @@ out:
 	cJSON_Delete(ctx);
 	PQclear(row);
 	free(hash);
+}
+
+/*
+ * refresh_token: a token that reads as live is rotated in two round trips
+ * (the read, then issue_commit, which repeats the liveness conditions in
+ * its consume); anything else, and a consume that lost a race, takes
+ * grant_refresh_tx.
+ */
+static void
+grant_refresh(const struct grant_req *q, struct grant_result *res)
+{
+	const char *token = form_get_nonempty(q->params, "refresh_token");
+	const char *wanted = form_get(q->params, "scope");
+	const char *params[2], *why;
+	struct issue_tokens t = { 0 };
+	struct issue_grant g;
+	struct scope_set *set = NULL;
+	enum oauth_error e;
+	PGresult *row = NULL;
+	cJSON *ctx = NULL;
+	char *hash = NULL, *scope = NULL, *orig = NULL;
+	int fallback = 1;
+
+	if (token == NULL) {
+		grant_refuse(q, res, "refresh_token", OAUTH_INVALID_REQUEST,
+		    "refresh_token is missing");
+		return;
+	}
+	if ((hash = crypto_sha256_hex(token)) == NULL || issue_refresh_new(&t) == -1) {
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		fallback = 0;
+		goto out;
+	}
+	params[0] = hash;
+	params[1] = q->client->id;
+	if ((row = grant_prefetched(q, grant_refresh_read_sql, hash)) == NULL &&
+	    (row = db_exec(grant_refresh_read_sql, 2, params)) == NULL) {
+		grant_fail(res, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		    OAUTH_SERVER_ERROR, db_unavailable() ? "the database is unavailable" :
+		    "internal error");
+		fallback = 0;
+		goto out;
+	}
+	if (PQntuples(row) != 1)
+		goto out;
+	if ((e = grant_narrow_scope(grant_col(row, R_SCOPE), wanted, &scope, &why)) != OAUTH_OK) {
+		/* Not burnt: the client keeps its token and may ask again. */
+		grant_refuse(q, res, "refresh_token", e, why);
+		fallback = 0;
+		goto out;
+	}
+	if (grant_refresh_fill(q, row, scope, &g, &ctx, &set, &orig) == 0)
+		grant_finish_fast(q, &g, &t, ISSUE_CONSUME_REFRESH, hash, "refresh",
+		    "refresh_token", res, &fallback);
+out:
+	issue_tokens_clear(&t);
+	scope_set_free(set);
+	free(scope);
+	free(orig);
+	cJSON_Delete(ctx);
+	PQclear(row);
+	free(hash);
+	if (fallback)
+		grant_refresh_tx(q, res);
 }
 
 /* ---- client_credentials ----------------------------------------------- */
@@ -766,6 +1004,7 @@ grant_backend(const struct grant_req *q, struct grant_result *res)
 	enum oauth_error e;
 	const char *why;
 	char *scope = NULL;
+	int fallback;
 
 	/* RFC 6749 §4.4: "MUST only be used by confidential clients". */
 	if (q->method == CLIENT_AUTH_NONE) {
@@ -785,12 +1024,75 @@ grant_backend(const struct grant_req *q, struct grant_result *res)
 	g.scope = scope;
 	g.now = q->now;
 	g.lifetime = grant_backend_lifetime(q->env->cfg, q->client);
-	if (db_begin() == -1) {
-		grant_db_fail(res);
-		goto out;
-	}
-	grant_finish(q, &g, &t, "token", "client_credentials", res);
-out:
+	/* Token row and audit row: one statement, one round trip. */
+	grant_finish_fast(q, &g, &t, ISSUE_CONSUME_NONE, NULL, "token", "client_credentials",
+	    res, &fallback);
+	if (fallback)
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");	/* cannot happen */
 	issue_tokens_clear(&t);
 	free(scope);
+}
+
+/* ---- the read done ahead ---------------------------------------------- */
+
+int
+grant_prefetch_stmt(const struct grant_type *gt, const struct form *params,
+    const char *client_id, struct grant_prefetch *pf, struct db_stmt *s)
+{
+	const char *v;
+	int refresh;
+
+	memset(pf, 0, sizeof(*pf));
+	if (gt == NULL || client_id == NULL)
+		return 0;
+	if (gt->run == grant_refresh)
+		refresh = 1;
+	else if (gt->run == grant_code)
+		refresh = 0;
+	else
+		return 0;
+	if ((v = form_get_nonempty(params, refresh ? "refresh_token" : "code")) == NULL)
+		return 0;
+	if ((pf->hash = crypto_sha256_hex(v)) == NULL ||
+	    (pf->client_id = strdup(client_id)) == NULL) {
+		grant_prefetch_clear(pf);
+		return -1;
+	}
+	pf->params[0] = pf->hash;
+	pf->params[1] = pf->client_id;
+	s->sql = pf->sql = refresh ? grant_refresh_read_sql : grant_code_read_sql;
+	s->nparams = refresh ? 2 : 1;
+	s->params = pf->params;
+	s->res = NULL;
+	return 1;
+}
+
+void
+grant_prefetch_clear(struct grant_prefetch *pf)
+{
+	if (pf == NULL)
+		return;
+	PQclear(pf->res);
+	free(pf->hash);
+	free(pf->client_id);
+	memset(pf, 0, sizeof(*pf));
+}
+
+/*
+ * The result of the read done ahead (owned by the caller from now on),
+ * when it is sql's for this very code or token and the client that did
+ * authenticate; NULL otherwise (the caller reads itself).
+ */
+static PGresult *
+grant_prefetched(const struct grant_req *q, const char *sql, const char *hash)
+{
+	struct grant_prefetch *pf = q->prefetch;
+	PGresult *res;
+
+	if (pf == NULL || pf->res == NULL || pf->sql != sql || strcmp(pf->hash, hash) != 0 ||
+	    strcmp(pf->client_id, q->client->id) != 0)
+		return NULL;
+	res = pf->res;
+	pf->res = NULL;
+	return res;
 }

@@ -32,6 +32,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "db.h"
 #include "form.h"
 #include "jwk.h"
 #include "oauth.h"
@@ -44,8 +45,36 @@ struct grant_env {
 };
 
 /* One token request, client already authenticated (all borrowed). */
+struct grant_type;
+
+/*
+ * The read of a code or refresh token grant, run before the client is
+ * authenticated in the same round trip as the client's own lookup
+ * (client_load_stmt).  The grant uses it only when the authenticated
+ * client is the one the read assumed; nothing in it is trusted otherwise.
+ */
+struct grant_prefetch {
+	const char		*sql;		/* the read's statement */
+	const char		*params[2];
+	char			*hash;		/* owned SHA-256 hex of the code or token */
+	char			*client_id;	/* owned: the client the read assumed */
+	PGresult		*res;		/* owned result, or NULL */
+};
+
+/*
+ * Fills s with the read of grant type gt (authorization_code and
+ * refresh_token only) for the form params and the claimed client_id, and
+ * returns 1; 0 when there is nothing to read ahead (pf stays empty), -1 on
+ * OOM.  The caller runs s, puts the result into pf->res, and always calls
+ * grant_prefetch_clear.
+ */
+int		 grant_prefetch_stmt(const struct grant_type *gt, const struct form *params,
+		    const char *client_id, struct grant_prefetch *pf, struct db_stmt *s);
+void		 grant_prefetch_clear(struct grant_prefetch *pf);
+
 struct grant_req {
 	const struct grant_env	*env;
+	struct grant_prefetch	*prefetch;	/* NULL, or the read done ahead */
 	const struct form	*params;	/* the form body */
 	const struct client	*client;
 	enum client_auth_method	 method;

@@ -2,10 +2,12 @@
  * issue: access tokens, id_tokens, refresh tokens and the token
  * response.  See issue.h.
  *
- * Owns nothing between calls.  The only database write is issue_record
- * (the access token row, and the refresh token row in the same
- * statement), always inside the grant's transaction, so a token exists in
- * the response only when its row was committed with it.
+ * Owns nothing between calls.  The database writes are issue_record (the
+ * access token row, and the refresh token row in the same statement),
+ * inside the grant's transaction, and issue_commit (the same rows with
+ * the consume of the code or refresh token and the audit row, as one
+ * statement that is its own transaction), so a token exists in the
+ * response only when its row was committed with it.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -256,6 +258,55 @@ fail:
 	return -1;
 }
 
+/* The text parameters $1..$9 (access token) and $10..$15 (refresh token) of
+ * the INSERT statements below; p->n is 9, or 15 with a refresh token. */
+struct issue_params {
+	const char	*v[15];
+	char		 iat[24], exp[24], rexp[24], at[24];
+	char		*ctx;
+	int		 n;
+};
+
+static int
+issue_params_fill(const struct issue_grant *g, const struct issue_tokens *t,
+    struct issue_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (t->refresh_hash != NULL && g->family_id == NULL) {
+		log_err("a refresh token needs a grant family");
+		return -1;
+	}
+	if (g->launch_context != NULL &&
+	    (p->ctx = cJSON_PrintUnformatted(g->launch_context)) == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
+	snprintf(p->iat, sizeof(p->iat), "%lld", (long long)g->now);
+	snprintf(p->exp, sizeof(p->exp), "%lld", (long long)g->now + g->lifetime);
+	p->v[0] = t->jti;
+	p->v[1] = g->family_id;
+	p->v[2] = g->client_id;
+	p->v[3] = g->user_id;
+	p->v[4] = g->scope != NULL ? g->scope : "";
+	p->v[5] = p->ctx;
+	p->v[6] = p->iat;
+	p->v[7] = p->exp;
+	p->v[8] = g->session_hash;
+	p->n = 9;
+	if (t->refresh_hash != NULL) {
+		snprintf(p->rexp, sizeof(p->rexp), "%lld", g->refresh_expires_at);
+		snprintf(p->at, sizeof(p->at), "%lld", g->auth_time);
+		p->v[9] = t->refresh_hash;
+		p->v[10] = g->refresh_scope != NULL ? g->refresh_scope : p->v[4];
+		p->v[11] = p->rexp;
+		p->v[12] = g->online_only ? "true" : "false";
+		p->v[13] = p->at;
+		p->v[14] = g->refresh_nonce;
+		p->n = 15;
+	}
+	return 0;
+}
+
 int
 issue_record(const struct issue_grant *g, const struct issue_tokens *t)
 {
@@ -275,48 +326,156 @@ issue_record(const struct issue_grant *g, const struct issue_tokens *t)
 	    "SELECT $10, $2::uuid, $3, $4, $11, coalesce($6::jsonb, '{}'::jsonb), "
 	    "to_timestamp($7::bigint), to_timestamp($12::bigint), $9, $13::boolean, "
 	    "to_timestamp(nullif($14::bigint, 0)), $15 FROM a";
-	char iat[24], exp[24], rexp[24], at[24];
-	const char *params[15];
-	char *ctx = NULL;
+	struct issue_params p;
 	PGresult *res;
-	int n = 9;
 
-	if (t->refresh_hash != NULL && g->family_id == NULL) {
-		log_err("a refresh token needs a grant family");
+	if (issue_params_fill(g, t, &p) == -1)
 		return -1;
-	}
-	if (g->launch_context != NULL && (ctx = cJSON_PrintUnformatted(g->launch_context)) == NULL) {
-		log_err("out of memory");
-		return -1;
-	}
-	snprintf(iat, sizeof(iat), "%lld", (long long)g->now);
-	snprintf(exp, sizeof(exp), "%lld", (long long)g->now + g->lifetime);
-	params[0] = t->jti;
-	params[1] = g->family_id;
-	params[2] = g->client_id;
-	params[3] = g->user_id;
-	params[4] = g->scope != NULL ? g->scope : "";
-	params[5] = ctx;
-	params[6] = iat;
-	params[7] = exp;
-	params[8] = g->session_hash;
-	if (t->refresh_hash != NULL) {
-		snprintf(rexp, sizeof(rexp), "%lld", g->refresh_expires_at);
-		snprintf(at, sizeof(at), "%lld", g->auth_time);
-		params[9] = t->refresh_hash;
-		params[10] = g->refresh_scope != NULL ? g->refresh_scope : params[4];
-		params[11] = rexp;
-		params[12] = g->online_only ? "true" : "false";
-		params[13] = at;
-		params[14] = g->refresh_nonce;
-		n = 15;
-	}
-	res = db_exec(n == 15 ? both_sql : access_sql, n, params);
-	cJSON_free(ctx);
+	res = db_exec(p.n == 15 ? both_sql : access_sql, p.n, p.v);
+	cJSON_free(p.ctx);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+/*
+ * The statements of issue_commit.  Each is ONE statement run outside any
+ * explicit transaction, so PostgreSQL runs it as one implicit transaction
+ * committed at the protocol Sync: the consume, the token rows and the
+ * audit row are written together or not at all, in one round trip.  Data-
+ * modifying CTEs always run; every INSERT selects FROM c, the consume, so
+ * it writes nothing when the consume matched no row (a concurrent request
+ * won, or the grant stopped being live since it was read).
+ *
+ * The consume conditions repeat those of the grant's read (lib/grant.c):
+ * READ COMMITTED re-checks them on the locked row, so of two concurrent
+ * redemptions exactly one writes anything.
+ */
+#define ISSUE_ACCESS_COLS \
+	"INSERT INTO smart.access_tokens (jti, family_id, client_id, user_id, scope, " \
+	"launch_context, issued_at, expires_at, session_hash) " \
+	"SELECT $1, $2::uuid, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), " \
+	"to_timestamp($7::bigint), to_timestamp($8::bigint), $9 "
+#define ISSUE_REFRESH_COLS \
+	"INSERT INTO smart.refresh_tokens (token_hash, family_id, client_id, user_id, scope, " \
+	"launch_context, issued_at, expires_at, session_hash, online_only, auth_time, nonce) " \
+	"SELECT $10, $2::uuid, $3, $4, $11, coalesce($6::jsonb, '{}'::jsonb), " \
+	"to_timestamp($7::bigint), to_timestamp($12::bigint), $9, $13::boolean, " \
+	"to_timestamp(nullif($14::bigint, 0)), $15 "
+#define ISSUE_USER_ACTIVE(t) \
+	"EXISTS (SELECT 1 FROM smart.users u WHERE u.id = " t ".user_id AND u.active)"
+
+/* Rotation: the refresh token $16 of client $3 is consumed (used_at and
+ * replaced_by = the successor's hash). */
+static const char issue_refresh_sql[] =
+    "WITH c AS (UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $10 "
+    "WHERE token_hash = $16 AND client_id = $3 AND used_at IS NULL "
+    "AND revoked_at IS NULL AND expires_at > now() AND " ISSUE_USER_ACTIVE("r") " "
+    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s "
+    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL "
+    "AND s.expires_at > now())) RETURNING 1), "
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
+    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), "
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
+    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) "
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), "
+    "(SELECT count(*) FROM e)";
+
+/* The authorization code $16 of client $3, with a refresh token. */
+static const char issue_code_refresh_sql[] =
+    "WITH c AS (UPDATE smart.authorization_codes c SET used_at = now() "
+    "WHERE code_hash = $16 AND client_id = $3 AND used_at IS NULL "
+    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " RETURNING 1), "
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
+    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), "
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
+    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) "
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), "
+    "(SELECT count(*) FROM e)";
+
+/* The authorization code $10 of client $3, no refresh token. */
+static const char issue_code_sql[] =
+    "WITH c AS (UPDATE smart.authorization_codes c SET used_at = now() "
+    "WHERE code_hash = $10 AND client_id = $3 AND used_at IS NULL "
+    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " RETURNING 1), "
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
+    "SELECT $11::text, 'success', $4, $3, $12::text, $13::jsonb FROM c RETURNING 1) "
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e)";
+
+/* client_credentials: nothing to consume. */
+static const char issue_plain_sql[] =
+    "WITH c AS (SELECT 1), "
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
+    "SELECT $10::text, 'success', $4, $3, $11::text, $12::jsonb FROM c RETURNING 1) "
+    "SELECT 1, (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e)";
+
+int
+issue_commit(enum issue_consume kind, const char *consume_hash, const struct issue_grant *g,
+    const struct issue_tokens *t, const char *event, const char *address, const char *detail,
+    int *written)
+{
+	const char *v[19], *sql;
+	struct issue_params p;
+	PGresult *res;
+	int n, i, rc = -1;
+	long c, a, r, e;
+
+	*written = 0;
+	if (issue_params_fill(g, t, &p) == -1)
+		return -1;
+	for (i = 0; i < p.n; i++)
+		v[i] = p.v[i];
+	n = p.n;
+	if (kind == ISSUE_CONSUME_REFRESH && n != 15) {
+		log_err("a rotation needs a successor refresh token");
+		goto out;
+	}
+	if (kind != ISSUE_CONSUME_NONE) {
+		if (consume_hash == NULL) {
+			log_err("nothing to consume");
+			goto out;
+		}
+		v[n++] = consume_hash;
+	}
+	v[n++] = event;
+	v[n++] = address != NULL && *address != '\0' ? address : NULL;
+	v[n++] = detail;
+	switch (kind) {
+	case ISSUE_CONSUME_REFRESH:
+		sql = issue_refresh_sql;
+		break;
+	case ISSUE_CONSUME_CODE:
+		sql = p.n == 15 ? issue_code_refresh_sql : issue_code_sql;
+		break;
+	default:
+		if (p.n != 9) {
+			log_err("client_credentials grants carry no refresh token");
+			goto out;
+		}
+		sql = issue_plain_sql;
+		break;
+	}
+	if ((res = db_exec(sql, n, v)) == NULL)
+		goto out;
+	c = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	a = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	r = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	e = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	PQclear(res);
+	if (c == 1 && a == 1 && e == 1 && r == (p.n == 15 ? 1 : 0))
+		*written = 1;
+	else if (c != 0) {
+		/* Cannot happen: every INSERT selects the one consumed row. */
+		log_err("grant statement wrote %ld/%ld/%ld rows for %ld consumed", a, r, e, c);
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_free(p.ctx);
+	return rc;
 }
 
 /* Copies the launch context members the contract defines, each only with

@@ -18,7 +18,9 @@
  *
  * The claim and response builders are pure functions of a struct
  * issue_grant (unit-tested without a database); issue_mint signs and
- * issue_record writes the rows, inside the caller's transaction.  The
+ * issue_record writes the rows, inside the caller's transaction, or
+ * issue_commit writes them with the consume and the audit row as one
+ * statement (the grant's only write transaction).  The
  * grant handlers (lib/grant.c) decide *whether* a grant may be issued;
  * this module only decides *what* the issued tokens say.
  *
@@ -132,6 +134,29 @@ int		 issue_mint(const struct config *cfg, const struct jwk *signer,
  * tells whether the database is down).
  */
 int		 issue_record(const struct issue_grant *g, const struct issue_tokens *t);
+
+/* What issue_commit consumes in the statement that records the grant. */
+enum issue_consume {
+	ISSUE_CONSUME_NONE,	/* client_credentials */
+	ISSUE_CONSUME_CODE,	/* an authorization code (its SHA-256 hex) */
+	ISSUE_CONSUME_REFRESH	/* a refresh token (its SHA-256 hex), rotated into t's */
+};
+
+/*
+ * The whole write of a grant in ONE statement and ONE round trip, outside
+ * any explicit transaction (PostgreSQL commits it at the protocol Sync):
+ * consumes the code or refresh token consume_hash, unless it stopped being
+ * redeemable for g->client_id since it was read (used, revoked, expired,
+ * user disabled, login session ended), inserts the token rows as
+ * issue_record does and the audit row (event, outcome "success", detail a
+ * JSON object text).  *written is 1 when everything was written and
+ * committed, 0 when the consume matched nothing and nothing was written
+ * (the caller then takes its transactional path, which finds out why).
+ * 0, or -1 on a database failure (nothing written; db_unavailable()).
+ */
+int		 issue_commit(enum issue_consume kind, const char *consume_hash,
+		    const struct issue_grant *g, const struct issue_tokens *t, const char *event,
+		    const char *address, const char *detail, int *written);
 
 /*
  * Owned RFC 6749 §5.1 response: access_token, token_type "Bearer",

@@ -3,6 +3,8 @@
  */
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "oauth.h"
 
 static const char *const oauth_names[] = {
@@ -52,4 +54,41 @@ oauth_error_respond(struct resp *p, enum oauth_error e, const char *description)
 	if (e == OAUTH_TEMPORARILY_UNAVAILABLE)
 		return http_resp_unavailable(p, 2);
 	return http_resp_oauth_error(p, oauth_error_status(e), oauth_error_name(e), description);
+}
+
+int
+oauth_error_render(struct resp *p, int status, const char *error, const char *description)
+{
+	cJSON *o;
+	int rc = -1;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return -1;
+	if (cJSON_AddStringToObject(o, "error", error) == NULL ||
+	    (description != NULL &&
+	    cJSON_AddStringToObject(o, "error_description", description) == NULL))
+		goto out;
+	http_resp_no_store(p);
+	rc = http_resp_json(p, status, o);
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+int
+oauth_error_respond_client(struct resp *p, enum oauth_error e, const char *description,
+    const char *authorization)
+{
+	if (e != OAUTH_INVALID_CLIENT)
+		return oauth_error_respond(p, e, description);
+	/*
+	 * RFC 6749 §5.2: a client that authenticated via the Authorization
+	 * header gets 401 with a challenge for the scheme the endpoint takes
+	 * there (Basic); any other client gets 401 without one (client
+	 * libraries treat a challenge as a request to authenticate over HTTP,
+	 * not as an OAuth error).
+	 */
+	if (authorization != NULL && *authorization != '\0')
+		http_resp_header(p, "WWW-Authenticate", "Basic realm=\"smartauth\"");
+	return oauth_error_render(p, 401, oauth_error_name(e), description);
 }

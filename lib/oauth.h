@@ -41,4 +41,18 @@ int		 oauth_error_status(enum oauth_error e);
  */
 int		 oauth_error_respond(struct resp *p, enum oauth_error e, const char *description);
 
+/*
+ * As oauth_error_respond, for an endpoint that authenticates clients
+ * (token, introspection, revocation): invalid_client is 401 with
+ * "WWW-Authenticate: Basic" only when the request carried an Authorization
+ * header (authorization, NULL when absent), RFC 6749 §5.2.
+ */
+int		 oauth_error_respond_client(struct resp *p, enum oauth_error e,
+		    const char *description, const char *authorization);
+
+/* The RFC 6749 §5.2 JSON error body with no-store, and no WWW-Authenticate
+ * (the caller sets the challenge it needs). */
+int		 oauth_error_render(struct resp *p, int status, const char *error,
+		    const char *description);
+
 #endif

@@ -164,7 +164,9 @@ def assert_refused(r, fragment):
     assert body["error"] == "invalid_client", body
     assert fragment in body["error_description"], body
     assert r.headers["Cache-Control"] == "no-store"
-    assert "WWW-Authenticate" in r.headers
+    # RFC 6749 5.2: a challenge only answers the Authorization header, and
+    # these requests authenticate in the body.
+    assert "WWW-Authenticate" not in r.headers
 
 
 def backend_token(server, assertion, scope=SYSTEM_SCOPE, atype=TYPE, grant="client_credentials"):
@@ -522,3 +524,22 @@ def test_code_flow_and_refresh_with_assertions(server, clients, keys):
         "client_assertion_type": TYPE,
         "client_assertion": sign(keys["es384"], claims(server, "pkj-single"))}, timeout=20)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+
+
+def test_refused_assertion_beside_basic_header_gets_the_basic_challenge(server, clients, keys):
+    # An assertion client tried over HTTP Basic: 401 with the challenge of
+    # the scheme it used (RFC 6749 5.2).
+    r = requests.post(token_url(server), data={
+        "grant_type": "client_credentials", "scope": SYSTEM_SCOPE},
+        auth=("pkj-main", "not-a-secret"), timeout=20)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "invalid_client"
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_expired_assertion_is_401_without_challenge(server, clients, keys):
+    a = sign(keys["es384"], claims(server, "pkj-main", exp=int(time.time()) - 100))
+    r = backend_token(server, a)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "invalid_client"
+    assert "WWW-Authenticate" not in r.headers

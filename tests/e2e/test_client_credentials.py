@@ -194,12 +194,13 @@ def test_client_without_registered_scope_gets_nothing(server, backends):
 def test_public_client_cannot_use_client_credentials(server, backends):
     r = cc(server, scope="system/*.rs", auth=None, client_id=PUBLIC)
     assert_oauth_error(r, 401, "invalid_client")
-    assert r.headers["WWW-Authenticate"].startswith("Basic")
+    assert "WWW-Authenticate" not in r.headers     # RFC 6749 5.2: no header, no challenge
 
 
 def test_wrong_secret_is_invalid_client(server, backends):
     r = cc(server, auth=(CC, CC_SECRET + "x"))
     assert_oauth_error(r, 401, "invalid_client", CC_SECRET + "x")
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
 
 
 def test_unknown_client_is_invalid_client(server, backends):

@@ -263,6 +263,38 @@ def test_refresh_token_row_carries_the_grant(server, clients):
     assert abs(life - 7776000) <= 2          # server default refresh_token_lifetime
 
 
+def test_grant_writes_consume_tokens_and_audit_in_one_transaction(server, clients):
+    # The rows a code redemption and a rotation write share one xmin: one
+    # write transaction per token response, audit row included.
+    code = make_code(clients, server)
+    body = redeem(server, code).json()
+    jti = verify_jwt(server, body["access_token"], server.fhir_base, "at+jwt")["jti"]
+    xids = clients.query(
+        """SELECT (SELECT xmin::text FROM smart.authorization_codes WHERE code_hash = %s),
+                  (SELECT xmin::text FROM smart.access_tokens WHERE jti = %s),
+                  (SELECT xmin::text FROM smart.refresh_tokens WHERE token_hash = %s),
+                  (SELECT string_agg(xmin::text, ',') FROM smart.audit_events
+                    WHERE event = 'token' AND outcome = 'success' AND detail->>'jti' = %s)""",
+        (sha256_hex(code.value), jti, sha256_hex(body["refresh_token"]), jti))[0]
+    assert None not in xids and len(set(xids)) == 1, xids
+
+    r = refresh(server, body["refresh_token"])
+    assert r.status_code == 200, r.text
+    new = r.json()
+    jti2 = verify_jwt(server, new["access_token"], server.fhir_base, "at+jwt")["jti"]
+    xids = clients.query(
+        """SELECT (SELECT xmin::text FROM smart.refresh_tokens WHERE token_hash = %s),
+                  (SELECT xmin::text FROM smart.refresh_tokens WHERE token_hash = %s),
+                  (SELECT xmin::text FROM smart.access_tokens WHERE jti = %s),
+                  (SELECT string_agg(xmin::text, ',') FROM smart.audit_events
+                    WHERE event = 'refresh' AND outcome = 'success' AND detail->>'jti' = %s)""",
+        (sha256_hex(body["refresh_token"]), sha256_hex(new["refresh_token"]), jti2, jti2))[0]
+    assert None not in xids and len(set(xids)) == 1, xids
+    # The consumed token names its successor.
+    assert clients.query("SELECT replaced_by FROM smart.refresh_tokens WHERE token_hash = %s",
+                         (sha256_hex(body["refresh_token"]),))[0][0] == sha256_hex(new["refresh_token"])
+
+
 def test_id_token_claims(server, clients):
     code = make_code(clients, server, nonce="n-0S6_WzA2Mj", auth_time=int(time.time()) - 100)
     body = redeem(server, code).json()
@@ -348,13 +380,14 @@ def test_confidential_client_without_authentication_refused(server, clients):
     code = make_code(clients, server, client_id=CONF)
     r = redeem(server, code, client_id=CONF)
     assert_oauth_error(r, 401, "invalid_client", code.value, code.verifier)
-    assert "WWW-Authenticate" in r.headers
+    # RFC 6749 5.2: no Authorization header was used, so no challenge.
+    assert "WWW-Authenticate" not in r.headers
     # The code was not touched: the real client can still redeem it.
     assert redeem(server, code, client_id=None, auth=(CONF, CONF_SECRET)).status_code == 200
 
 
 @pytest.mark.parametrize("how", ["basic", "post"])
-def test_wrong_secret_is_401_with_www_authenticate(server, clients, how):
+def test_wrong_secret_is_401_with_challenge_only_for_basic(server, clients, how):
     code = make_code(clients, server, client_id=CONF)
     before = len(audit_rows(clients, "token", CONF))
     if how == "basic":
@@ -362,7 +395,12 @@ def test_wrong_secret_is_401_with_www_authenticate(server, clients, how):
     else:
         r = redeem(server, code, client_id=CONF, client_secret="wrong-secret-xyz")
     assert_oauth_error(r, 401, "invalid_client", code.value, "wrong-secret-xyz", CONF_SECRET)
-    assert r.headers["WWW-Authenticate"].startswith("Basic")
+    # RFC 6749 5.2: the challenge matches the Authorization header the
+    # client used; client_secret_post used none, so it gets none.
+    if how == "basic":
+        assert r.headers["WWW-Authenticate"].startswith("Basic")
+    else:
+        assert "WWW-Authenticate" not in r.headers
     rows = audit_rows(clients, "token", CONF)
     assert len(rows) == before + 1
     assert rows[-1][0] == "failure" and rows[-1][1]["error"] == "invalid_client"

@@ -77,3 +77,5 @@ def test_library_default_assertion_audience_gets_a_token_or_a_precise_invalid_cl
     if not s["accepted"]:
         assert s["oauthError"] == "invalid_client" and s["status"] == 401, s
         assert "aud" in s["description"], s
+        # RFC 6749 5.2: no challenge for a client that authenticated in the body.
+        assert not s["challenges"], s

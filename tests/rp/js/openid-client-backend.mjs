@@ -87,15 +87,18 @@ try {
       const t = await client.clientCredentialsGrant(plain, { scope: cfg.scope });
       return { accepted: true, scope: t.scope };
     } catch (e) {
-      // A 401 with WWW-Authenticate comes back as a challenge error; the
-      // OAuth error is then in the challenge and in the body.
+      // A 401 invalid_client comes back as the library's OAuth error (the
+      // server sends no WWW-Authenticate challenge to a client that did not
+      // use the Authorization header); a challenge error would carry the
+      // body unread instead.
       let body = null;
       if (e.response && !e.response.bodyUsed)
         body = await e.response.json().catch(() => null);
       const challenges = Array.isArray(e.cause) ? e.cause : [];
       return { accepted: false, refused: describe(e), status: e.status || null,
         oauthError: e.error || (body && body.error) || null,
-        description: (body && body.error_description) || null, challenges };
+        description: e.error_description || (body && body.error_description) || null,
+        challenges };
     }
   });
 } catch (e) {
