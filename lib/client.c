@@ -314,6 +314,16 @@ client_authenticate_jwt(struct req *r, struct client **out, const char **why)
 	time_t now = time(NULL);
 	int missing;
 
+	/*
+	 * RFC 6749 §5.2: a missing or unknown client_assertion_type is a
+	 * request with an unsupported parameter value (400 invalid_request,
+	 * what ONC's (g)(10) kit expects); a bad assertion of the right type
+	 * is failed client authentication (401 invalid_client).
+	 */
+	if (type == NULL || strcmp(type, CLIENTJWT_TYPE) != 0) {
+		(void)clientjwt_parse(type, assertion, body_id, &id, why);
+		return OAUTH_INVALID_REQUEST;
+	}
 	if ((jwt = clientjwt_parse(type, assertion, body_id, &id, why)) == NULL)
 		return OAUTH_INVALID_CLIENT;
 	if ((url = client_token_endpoint()) == NULL) {

@@ -169,6 +169,17 @@ def assert_refused(r, fragment):
     assert "WWW-Authenticate" not in r.headers
 
 
+def assert_bad_assertion_type(r):
+    # RFC 6749 5.2: an unknown client_assertion_type is an unsupported
+    # parameter value, 400 invalid_request (ONC (g)(10) expects exactly 400).
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "invalid_request", body
+    assert "client_assertion_type" in body["error_description"], body
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "WWW-Authenticate" not in r.headers
+
+
 def backend_token(server, assertion, scope=SYSTEM_SCOPE, atype=TYPE, grant="client_credentials"):
     return requests.post(token_url(server), headers={"Accept": "application/json"}, data={
         "scope": scope, "grant_type": grant, "client_assertion_type": atype,
@@ -187,8 +198,7 @@ def test_backend_invalid_grant_type_is_exactly_400(server, clients, keys):
 def test_backend_invalid_client_assertion_type_refused(server, clients, keys):
     r = backend_token(server, sign(keys["es384"], claims(server, "pkj-main")),
                       atype="not_an_assertion_type")
-    assert r.status_code in (400, 401)
-    assert_refused(r, "client_assertion_type")
+    assert_bad_assertion_type(r)
 
 
 def test_backend_invalid_iss_refused(server, clients, keys):
@@ -389,8 +399,8 @@ def test_typ_other_than_jwt_refused(server, clients, keys):
 
 def test_wrong_assertion_type_refused(server, clients, keys):
     a = sign(keys["es384"], claims(server, "pkj-main"))
-    assert_refused(probe(server, a, atype="urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
-                   "client_assertion_type")
+    assert_bad_assertion_type(
+        probe(server, a, atype="urn:ietf:params:oauth:client-assertion-type:saml2-bearer"))
 
 
 def test_garbage_assertion_refused(server, clients):

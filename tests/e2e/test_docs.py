@@ -247,7 +247,7 @@ def test_inferno_guide_backend_answers_match_its_table(guide):
     bad_type = requests.post(guide.auth_base + "/token", timeout=30, data={
         "grant_type": "client_credentials", "scope": "system/*.rs",
         "client_assertion_type": "not_an_assertion_type", "client_assertion": "x.y.z"})
-    assert bad_type.status_code == 401 and bad_type.json()["error"] == "invalid_client"
+    assert bad_type.status_code == 400 and bad_type.json()["error"] == "invalid_request"
 
 
 def test_inferno_guide_names_the_endpoints_discovery_publishes(guide):
