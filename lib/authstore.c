@@ -36,7 +36,7 @@ authstore_req_create(const struct authstore_req *r)
 	    "$12::jsonb, now() + make_interval(secs => $13::int), $14)";
 	char life[16], *params_json;
 	const char *p[14];
-	PGresult *res;
+	int rc;
 
 	if ((params_json = json_print(r->params)) == NULL)
 		return -1;
@@ -55,12 +55,9 @@ authstore_req_create(const struct authstore_req *r)
 	p[11] = params_json;
 	p[12] = life;
 	p[13] = r->patient_id;
-	res = db_exec(sql, 14, p);
+	rc = db_exec_cmd(sql, 14, p);
 	free(params_json);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return rc;
 }
 
 int
@@ -74,15 +71,11 @@ authstore_req_load(const char *hash, struct authstore_req *out)
 	const char *p[1] = { hash };
 	PGresult *res;
 	const char *why;
-	int oom = 0, rc = -1;
+	int oom = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((res = db_exec(sql, 1, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		rc = 0;
-		goto out;
-	}
+	if ((rc = db_exec_fetch(sql, 1, p, &res)) != 1)
+		return rc;
 	out->hash = strdup(hash);
 	out->client_id = col(res, 0, 0, &oom);
 	out->redirect_uri = col(res, 0, 1, &oom);
@@ -104,10 +97,8 @@ authstore_req_load(const char *hash, struct authstore_req *out)
 	if (oom || out->hash == NULL || !cJSON_IsObject(out->params)) {
 		log_err("could not load an authorization request");
 		authstore_req_clear(out);
-		goto out;
+		rc = -1;
 	}
-	rc = 1;
-out:
 	PQclear(res);
 	return rc;
 }
@@ -121,7 +112,6 @@ authstore_req_save(const struct authstore_req *r)
 	    "WHERE request_hash = $1 AND completed_at IS NULL RETURNING 1";
 	const char *p[7];
 	char *params_json;
-	PGresult *res;
 	int rc;
 
 	if ((params_json = json_print(r->params)) == NULL)
@@ -133,12 +123,8 @@ authstore_req_save(const struct authstore_req *r)
 	p[4] = r->patient_id;
 	p[5] = r->granted_scope;
 	p[6] = params_json;
-	res = db_exec(sql, 7, p);
+	rc = db_exec_row(sql, 7, p);
 	free(params_json);
-	if (res == NULL)
-		return -1;
-	rc = PQntuples(res) == 1;
-	PQclear(res);
 	return rc;
 }
 
@@ -149,14 +135,8 @@ authstore_req_finish(const char *hash)
 	    "UPDATE smart.authorize_requests SET completed_at = now() "
 	    "WHERE request_hash = $1 AND completed_at IS NULL RETURNING 1";
 	const char *p[1] = { hash };
-	PGresult *res;
-	int rc;
 
-	if ((res = db_exec(sql, 1, p)) == NULL)
-		return -1;
-	rc = PQntuples(res) == 1;
-	PQclear(res);
-	return rc;
+	return db_exec_row(sql, 1, p);
 }
 
 void
@@ -197,16 +177,12 @@ authstore_launch_consume(const char *launch_hash, const char *client_id, char **
 	const char *p[2] = { launch_hash, client_id };
 	PGresult *res;
 	const char *why;
-	int oom = 0, rc = -1;
+	int oom = 0, rc;
 
 	*user_id = NULL;
 	*context = NULL;
-	if ((res = db_exec(sql, 2, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		rc = 0;
-		goto out;
-	}
+	if ((rc = db_exec_fetch(sql, 2, p, &res)) != 1)
+		return rc;
 	*user_id = col(res, 0, 0, &oom);
 	*context = json_parse_strict(PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), &why);
 	if (oom || !cJSON_IsObject(*context)) {
@@ -215,10 +191,8 @@ authstore_launch_consume(const char *launch_hash, const char *client_id, char **
 		cJSON_Delete(*context);
 		*user_id = NULL;
 		*context = NULL;
-		goto out;
+		rc = -1;
 	}
-	rc = 1;
-out:
 	PQclear(res);
 	return rc;
 }
@@ -238,15 +212,11 @@ authstore_user_load(const char *id, struct authstore_user *out)
 	    "FROM smart.users u WHERE u.id = $1 AND u.active";
 	const char *p[1] = { id };
 	PGresult *res;
-	int oom = 0, rc = -1;
+	int oom = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((res = db_exec(sql, 1, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		rc = 0;
-		goto out;
-	}
+	if ((rc = db_exec_fetch(sql, 1, p, &res)) != 1)
+		return rc;
 	out->id = col(res, 0, 0, &oom);
 	out->name = col(res, 0, 1, &oom);
 	out->fhir_user = col(res, 0, 2, &oom);
@@ -254,10 +224,8 @@ authstore_user_load(const char *id, struct authstore_user *out)
 	if (oom) {
 		log_err("out of memory");
 		authstore_user_clear(out);
-		goto out;
+		rc = -1;
 	}
-	rc = 1;
-out:
 	PQclear(res);
 	return rc;
 }
@@ -381,24 +349,18 @@ authstore_patient_get(const char *id, struct authstore_item *out)
 	    "FROM smart.fhir_resources WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted";
 	const char *p[1] = { id };
 	PGresult *res;
-	int oom = 0, rc = -1;
+	int oom = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((res = db_exec(sql, 1, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		rc = 0;
-		goto out;
-	}
+	if ((rc = db_exec_fetch(sql, 1, p, &res)) != 1)
+		return rc;
 	out->id = col(res, 0, 0, &oom);
 	out->label = col(res, 0, 1, &oom);
 	out->date = col(res, 0, 2, &oom);
 	if (oom) {
 		authstore_item_clear(out);
-		goto out;
+		rc = -1;
 	}
-	rc = 1;
-out:
 	PQclear(res);
 	return rc;
 }
@@ -437,14 +399,8 @@ authstore_encounter_of(const char *encounter_id, const char *patient_id)
 	    "SELECT 1 FROM smart.fhir_resources WHERE resource_type = 'Encounter' AND id = $1 "
 	    "AND NOT deleted AND patient_id = $2";
 	const char *p[2] = { encounter_id, patient_id };
-	PGresult *res;
-	int rc;
 
-	if ((res = db_exec(sql, 2, p)) == NULL)
-		return -1;
-	rc = PQntuples(res) == 1;
-	PQclear(res);
-	return rc;
+	return db_exec_row(sql, 2, p);
 }
 
 /* ---- consents ---- */
@@ -460,10 +416,9 @@ authstore_consent_get(const char *user_id, const char *client_id, char **scopes)
 	int oom = 0, rc;
 
 	*scopes = NULL;
-	if ((res = db_exec(sql, 2, p)) == NULL)
-		return -1;
-	rc = PQntuples(res) == 1;
-	if (rc == 1 && ((*scopes = col(res, 0, 0, &oom)) == NULL || oom))
+	if ((rc = db_exec_fetch(sql, 2, p, &res)) != 1)
+		return rc;
+	if ((*scopes = col(res, 0, 0, &oom)) == NULL || oom)
 		rc = -1;
 	PQclear(res);
 	return rc;
@@ -482,12 +437,8 @@ authstore_consent_save(const char *user_id, const char *client_id, const char *s
 	    " granted_at = CASE WHEN c.revoked_at IS NULL THEN c.granted_at ELSE now() END, "
 	    " updated_at = now(), revoked_at = NULL";
 	const char *p[3] = { user_id, client_id, scopes };
-	PGresult *res;
 
-	if ((res = db_exec(sql, 3, p)) == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return db_exec_cmd(sql, 3, p);
 }
 
 int
@@ -497,14 +448,8 @@ authstore_consent_revoke(const char *user_id, const char *client_id)
 	    "UPDATE smart.consents SET revoked_at = now(), updated_at = now() "
 	    "WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL RETURNING 1";
 	const char *p[2] = { user_id, client_id };
-	PGresult *res;
-	int rc;
 
-	if ((res = db_exec(sql, 2, p)) == NULL)
-		return -1;
-	rc = PQntuples(res) == 1;
-	PQclear(res);
-	return rc;
+	return db_exec_row(sql, 2, p);
 }
 
 int

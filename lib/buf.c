@@ -83,6 +83,18 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
+buf_why(char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whysz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whysz, fmt, ap);
+	va_end(ap);
+}
+
+void
 buf_reset(struct buf *b)
 {
 	if (b->data != NULL) {

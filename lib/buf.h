@@ -22,6 +22,13 @@ int	buf_append(struct buf *b, const void *data, size_t len);
 int	buf_puts(struct buf *b, const char *s);
 int	buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Formats an explanation into the caller's fixed slot why[whysz]
+ * (truncating); does nothing when why is NULL or whysz is 0.  Shared by
+ * the modules that say why they refused an input.
+ */
+void	buf_why(char *why, size_t whysz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* Empties the buffer, keeping its memory. */
 void	buf_reset(struct buf *b);
 /* Frees the memory (wiping it first: bodies may hold tokens). */

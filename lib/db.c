@@ -419,6 +419,43 @@ db_exec_batch(struct db_stmt *v, size_t n)
 	return -1;
 }
 
+int
+db_exec_cmd(const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res;
+
+	if ((res = db_exec(sql, nparams, params)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+db_exec_row(const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res;
+	int rc;
+
+	if ((res = db_exec(sql, nparams, params)) == NULL)
+		return -1;
+	rc = PQntuples(res) == 1;
+	PQclear(res);
+	return rc;
+}
+
+int
+db_exec_fetch(const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+	if ((*res = db_exec(sql, nparams, params)) == NULL)
+		return -1;
+	if (PQntuples(*res) != 1) {
+		PQclear(*res);
+		*res = NULL;
+		return 0;
+	}
+	return 1;
+}
+
 unsigned long
 db_connection_serial(void)
 {

@@ -30,6 +30,22 @@ void	 db_close(void);
  */
 PGresult *db_exec(const char *sql, int nparams, const char *const *params);
 
+/* db_exec for a statement whose rows do not matter: 0, or -1 on failure. */
+int	 db_exec_cmd(const char *sql, int nparams, const char *const *params);
+
+/*
+ * db_exec for an existence test or an UPDATE ... RETURNING that must hit
+ * one row: 1 when exactly one row came back, 0 otherwise, -1 on failure.
+ */
+int	 db_exec_row(const char *sql, int nparams, const char *const *params);
+
+/*
+ * db_exec for a lookup of one row: 1 with *res the owned result (PQclear)
+ * holding exactly one row; 0 when not exactly one row came back and -1 on
+ * failure, both with *res NULL.
+ */
+int	 db_exec_fetch(const char *sql, int nparams, const char *const *params, PGresult **res);
+
 /*
  * A number that changes whenever a new connection is made (0 before the
  * first): session settings made with SET or set_config are lost with the

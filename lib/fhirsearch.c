@@ -7,11 +7,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "fhirsearch.h"
 #include "json.h"
@@ -453,22 +453,6 @@ fs_date_range(const char *s, char *lo, size_t losz, char *hi, size_t hisz)
 /* ------------------------------------------------------------------ */
 /* Conditions                                                          */
 
-static void
-fs_why(char *why, size_t whysz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fs_why(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
-
 /* A new condition of kind k on d's paths; owned, NULL on OOM. */
 static cJSON *
 fs_cond_new(const char *k, const struct fs_def *d, int neg, cJSON **values)
@@ -538,7 +522,7 @@ fs_token_value(cJSON *values, char *part, const char *pname, char *why, size_t w
 		return FS_ENOMEM;
 	return FS_OK;
 bad:
-	fs_why(why, whysz, "search parameter '%s': malformed token (use code, system|code, "
+	buf_why(why, whysz, "search parameter '%s': malformed token (use code, system|code, "
 	    "|code or system|)", pname);
 	return FS_BAD;
 }
@@ -587,7 +571,7 @@ fs_ref_value(cJSON *values, char *part, const struct fs_def *d, const char *modt
 		return FS_ENOMEM;
 	return FS_OK;
 bad:
-	fs_why(why, whysz, "search parameter '%s': malformed reference (use Type/id or id)",
+	buf_why(why, whysz, "search parameter '%s': malformed reference (use Type/id or id)",
 	    pname);
 	return FS_BAD;
 }
@@ -625,8 +609,8 @@ fs_date_value(cJSON *values, char *part, const char *pname, char *why, size_t wh
 		return FS_ENOMEM;
 	return FS_OK;
 bad:
-	fs_why(why, whysz, "search parameter '%s': malformed date (use [eq|ne|lt|gt|le|ge|sa|eb|ap]"
-	    "YYYY[-MM[-DD[Thh:mm[:ss][Z|+hh:mm]]]])", pname);
+	buf_why(why, whysz, "search parameter '%s': malformed date "
+	    "(use [eq|ne|lt|gt|le|ge|sa|eb|ap]YYYY[-MM[-DD[Thh:mm[:ss][Z|+hh:mm]]]])", pname);
 	return FS_BAD;
 }
 
@@ -637,7 +621,7 @@ fs_string_value(cJSON *values, char *part, const char *mode, const char *pname,
 	cJSON *o;
 
 	if (fs_unescape(part) == -1) {
-		fs_why(why, whysz, "search parameter '%s': malformed escape", pname);
+		buf_why(why, whysz, "search parameter '%s': malformed escape", pname);
 		return FS_BAD;
 	}
 	if (fs_add_obj(values, &o) == -1)
@@ -667,20 +651,20 @@ fs_condition(const struct fs_registry *reg, const char *type, const char *fullna
 
 	*out = NULL;
 	if (strlen(fullname) >= sizeof(name)) {
-		fs_why(why, whysz, "search parameter name too long");
+		buf_why(why, whysz, "search parameter name too long");
 		return lenient ? FS_OK : FS_BAD;
 	}
 	snprintf(name, sizeof(name), "%s", fullname);
 	if ((mod = strchr(name, ':')) != NULL)
 		*mod++ = '\0';
 	if (!fs_valid_pname(name) || (d = fs_registry_find(reg, type, name)) == NULL) {
-		fs_why(why, whysz, "unknown search parameter '%s' for %s", fullname, type);
+		buf_why(why, whysz, "unknown search parameter '%s' for %s", fullname, type);
 		return lenient ? FS_OK : FS_BAD;
 	}
 
 	if (mod != NULL && strcmp(mod, "missing") == 0) {
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-			fs_why(why, whysz, "search parameter '%s': use true or false", fullname);
+			buf_why(why, whysz, "search parameter '%s': use true or false", fullname);
 			return FS_BAD;
 		}
 		if ((c = fs_cond_new("any", d, strcmp(value, "true") == 0, &values)) == NULL ||
@@ -726,13 +710,13 @@ fs_condition(const struct fs_registry *reg, const char *type, const char *fullna
 			goto badmod;
 		break;
 	default:
-		fs_why(why, whysz, "search parameter '%s': %s parameters are not supported",
+		buf_why(why, whysz, "search parameter '%s': %s parameters are not supported",
 		    fullname, fs_type_name(d->type));
 		return lenient ? FS_OK : FS_BAD;
 	}
 
 	if ((n = fs_split_values(value, parts, FS_MAX_VALUES)) < 0) {
-		fs_why(why, whysz, "search parameter '%s': empty or malformed value list "
+		buf_why(why, whysz, "search parameter '%s': empty or malformed value list "
 		    "(at most %d values)", fullname, FS_MAX_VALUES);
 		return FS_BAD;
 	}
@@ -765,7 +749,8 @@ fs_condition(const struct fs_registry *reg, const char *type, const char *fullna
 	*out = c;
 	return FS_OK;
 badmod:
-	fs_why(why, whysz, "search parameter '%s': modifier ':%s' is not supported", fullname, mod);
+	buf_why(why, whysz, "search parameter '%s': modifier ':%s' is not supported",
+	    fullname, mod);
 	return lenient ? FS_OK : FS_BAD;
 oom:
 	cJSON_Delete(c);
@@ -865,22 +850,23 @@ fs_include(const struct fs_registry *reg, struct fs_query *q, const char *value,
 	    (target != NULL && !fs_valid_type(target)))
 		goto bad;
 	if (!rev && strcmp(src, q->type) != 0) {
-		fs_why(why, whysz, "_include=%s: the source type must be %s", value, q->type);
+		buf_why(why, whysz, "_include=%s: the source type must be %s", value, q->type);
 		return lenient ? FS_OK : FS_BAD;
 	}
 	d = fs_registry_find(reg, src, pname);
 	if (d == NULL || d->type != FS_REFERENCE) {
-		fs_why(why, whysz, "%s=%s: %s is not a reference search parameter of %s",
+		buf_why(why, whysz, "%s=%s: %s is not a reference search parameter of %s",
 		    rev ? "_revinclude" : "_include", value, pname, src);
 		return lenient ? FS_OK : FS_BAD;
 	}
 	if (rev && ((target != NULL && strcmp(target, q->type) != 0) ||
 	    (d->target != NULL && strcmp(d->target, q->type) != 0))) {
-		fs_why(why, whysz, "_revinclude=%s cannot point at %s", value, q->type);
+		buf_why(why, whysz, "_revinclude=%s cannot point at %s", value, q->type);
 		return lenient ? FS_OK : FS_BAD;
 	}
 	if (q->ninc == FS_MAX_INCLUDES) {
-		fs_why(why, whysz, "at most %d _include and _revinclude parameters", FS_MAX_INCLUDES);
+		buf_why(why, whysz, "at most %d _include and _revinclude parameters",
+		    FS_MAX_INCLUDES);
 		return FS_BAD;
 	}
 	inc = &q->inc[q->ninc];
@@ -896,7 +882,8 @@ fs_include(const struct fs_registry *reg, struct fs_query *q, const char *value,
 	q->ninc++;
 	return FS_OK;
 bad:
-	fs_why(why, whysz, "%s: use Type:parameter[:TargetType]", rev ? "_revinclude" : "_include");
+	buf_why(why, whysz, "%s: use Type:parameter[:TargetType]",
+	    rev ? "_revinclude" : "_include");
 	return FS_BAD;
 }
 
@@ -908,7 +895,7 @@ fs_sort(const struct fs_registry *reg, struct fs_query *q, const char *value,
 	const struct fs_def *d;
 
 	if (q->sort_given) {
-		fs_why(why, whysz, "_sort given twice");
+		buf_why(why, whysz, "_sort given twice");
 		return FS_BAD;
 	}
 	if (*key == '-') {
@@ -916,7 +903,7 @@ fs_sort(const struct fs_registry *reg, struct fs_query *q, const char *value,
 		key++;
 	}
 	if (strchr(key, ',') != NULL) {
-		fs_why(why, whysz, "_sort: only one sort key is supported");
+		buf_why(why, whysz, "_sort: only one sort key is supported");
 		return FS_BAD;
 	}
 	if (strcmp(key, "_lastUpdated") == 0) {
@@ -924,7 +911,7 @@ fs_sort(const struct fs_registry *reg, struct fs_query *q, const char *value,
 	} else if ((d = fs_registry_find(reg, q->type, key)) != NULL && d->type == FS_DATE) {
 		q->sort = d;
 	} else {
-		fs_why(why, whysz, "_sort=%s: sorting is supported on date parameters and "
+		buf_why(why, whysz, "_sort=%s: sorting is supported on date parameters and "
 		    "_lastUpdated only", value);
 		return FS_BAD;
 	}
@@ -971,13 +958,13 @@ fs_query_parse(const struct fs_registry *reg, const char *type, const struct for
 			continue;
 		if (strcmp(n, "_count") == 0) {
 			if (have_count++ || fs_parse_long(v, FS_COUNT_MAX, &q->count) == -1) {
-				fs_why(why, whysz, "_count must be given once, as a number");
+				buf_why(why, whysz, "_count must be given once, as a number");
 				rc = FS_BAD;
 			}
 			keep = 0;	/* links carry the effective value */
 		} else if (strcmp(n, "_offset") == 0) {
 			if (have_offset++ || fs_parse_long(v, FS_OFFSET_MAX, &q->offset) == -1) {
-				fs_why(why, whysz, "_offset must be given once, as a number");
+				buf_why(why, whysz, "_offset must be given once, as a number");
 				rc = FS_BAD;
 			}
 			keep = 0;
@@ -990,7 +977,7 @@ fs_query_parse(const struct fs_registry *reg, const char *type, const struct for
 			keep = q->ninc > before;
 		} else if (strcmp(n, "_format") == 0) {
 			if (!fs_is_json_format(v)) {
-				fs_why(why, whysz, "_format: this server speaks JSON only");
+				buf_why(why, whysz, "_format: this server speaks JSON only");
 				rc = FS_BAD;
 			}
 			keep = 0;
@@ -1004,7 +991,8 @@ fs_query_parse(const struct fs_registry *reg, const char *type, const struct for
 				keep = 0;	/* ignored (lenient) */
 			} else if (nconds == FS_MAX_CONDITIONS) {
 				cJSON_Delete(cond);
-				fs_why(why, whysz, "at most %d search parameters", FS_MAX_CONDITIONS);
+				buf_why(why, whysz, "at most %d search parameters",
+				    FS_MAX_CONDITIONS);
 				rc = FS_BAD;
 			} else if (!cJSON_AddItemToArray(q->conds, cond)) {
 				cJSON_Delete(cond);
@@ -1039,7 +1027,7 @@ fs_constraint_group(const struct fs_registry *reg, const char *type,
 		/* Paging and result parameters constrain nothing: refuse them. */
 		if (names[i][0] == '_' && strcmp(names[i], "_id") != 0 &&
 		    strcmp(names[i], "_lastUpdated") != 0) {
-			fs_why(why, whysz, "scope constraint '%s' is not supported", names[i]);
+			buf_why(why, whysz, "scope constraint '%s' is not supported", names[i]);
 			goto fail;
 		}
 		if (fs_condition(reg, type, names[i], values[i], 0, NULL, &cond, why,

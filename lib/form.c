@@ -25,7 +25,7 @@ form_strerror(enum form_error e)
 	return "unknown error";
 }
 
-static int
+int
 form_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

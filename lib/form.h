@@ -65,6 +65,8 @@ void		 form_clear(struct form *f);
  * Percent-decodes len bytes of s ('+' as space when plus is set) into an
  * owned NUL-terminated string; NULL with *err set on a bad escape or NUL.
  */
+/* The value of the hex digit c, -1 when c is not one. */
+int		 form_hexval(int c);
 char		*form_decode(const char *s, size_t len, int plus, enum form_error *err);
 /* Appends the urlencoded form of s (RFC 3986 unreserved kept) to an owned string. */
 char		*form_encode(const char *s);

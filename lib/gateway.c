@@ -72,6 +72,12 @@ gw_store_error(struct gw_out *o, enum store_status st)
 }
 
 int
+gw_db_error(struct gw_out *o)
+{
+	return gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
+}
+
+int
 gw_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -142,8 +148,7 @@ gw_registry(struct gateway *g, const struct fs_registry **reg, struct gw_out *o)
 			fs_registry_free(g->reg);
 			g->reg = n;
 		} else if (g->reg == NULL) {
-			return gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR) == -1 ?
-			    -1 : 0;
+			return gw_db_error(o) == -1 ? -1 : 0;
 		}
 		/* A failed reload keeps the old registry until the next period. */
 		g->reg_at = now;

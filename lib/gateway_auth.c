@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "gateway_int.h"
 #include "json.h"
 #include "log.h"
@@ -353,8 +352,7 @@ gw_authorize(struct gateway *g, struct gw_principal *pr, struct gw_call *c,
 		return -1;
 	if (rc == -2) {
 		o->retry_after = 5;
-		return gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR) == -1 ?
-		    -1 : 0;
+		return gw_db_error(o) == -1 ? -1 : 0;
 	}
 	if (rc == 1) {
 		o->bearer_error = "insufficient_scope";

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "gateway_int.h"
 #include "json.h"
 #include "log.h"
@@ -257,7 +256,7 @@ gw_bundle(struct gateway *g, struct gw_principal *pr, const cJSON *bundle, struc
 			}
 		}
 		if (store_begin() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
+			rc = gw_db_error(o);
 			goto out;
 		}
 		began = 1;
@@ -290,7 +289,7 @@ gw_bundle(struct gateway *g, struct gw_principal *pr, const cJSON *bundle, struc
 		}
 		began = 0;
 		if (store_commit() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
+			rc = gw_db_error(o);
 			goto out;
 		}
 	} else {

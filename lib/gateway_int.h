@@ -112,6 +112,8 @@ struct gw_out {
 int	gw_registry(struct gateway *g, const struct fs_registry **reg, struct gw_out *o);
 int	gw_error(struct gw_out *o, int status, const char *code, const char *why);
 int	gw_store_error(struct gw_out *o, enum store_status st);
+/* gw_store_error for a failed database call: 503 when the database went away. */
+int	gw_db_error(struct gw_out *o);
 void	gw_out_init(struct gw_out *o);
 void	gw_out_free(struct gw_out *o);
 int	gw_json_str(struct buf *b, const char *s);

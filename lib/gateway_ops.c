@@ -157,41 +157,68 @@ gw_search_url(const struct gateway *g, const struct fs_query *q, long offset)
 /* ------------------------------------------------------------------ */
 /* read, vread, history                                                */
 
+/*
+ * The registry, then gw_authorize for perm on the call's type: 1 go on
+ * (lane filled, the caller clears it), else the answer already given.
+ */
+static int
+gw_admit(struct gateway *g, struct gw_principal *pr, struct gw_call *c, unsigned perm,
+    struct gw_lane *lane, struct gw_out *o)
+{
+	const struct fs_registry *reg;
+	int rc;
+
+	if ((rc = gw_registry(g, &reg, o)) != 1)
+		return rc;
+	return gw_authorize(g, pr, c, reg, perm, lane, o);
+}
+
+/*
+ * The answer to a read or vread once the store answered st with res
+ * (visible: whether the caller's lane sees it): 404 for what is missing
+ * or hidden (a hidden resource looks missing), 410 saying gone for a
+ * deletion, else the resource with its version headers, or 304 when
+ * if_none_match (may be NULL) names its version.
+ */
+static int
+gw_read_answer(struct gateway *g, const struct gw_call *c, struct gw_out *o,
+    enum store_status st, const struct store_res *res, int visible, const char *gone,
+    const char *if_none_match)
+{
+	if (st != STORE_OK)
+		return st == STORE_NOT_FOUND ? gw_hidden(o, c->rt.type, c->rt.id) :
+		    gw_store_error(o, st);
+	if (!visible || !res->ok)
+		return gw_hidden(o, c->rt.type, c->rt.id);
+	if (res->deleted)
+		return gw_error(o, 410, "deleted", gone);
+	gw_set_version(o, g, c->rt.type, c->rt.id, res->version, res->updated);
+	o->location[0] = '\0';
+	if (gw_etag_matches(if_none_match, res->version)) {
+		o->status = 304;
+		return 0;
+	}
+	o->status = 200;
+	return buf_puts(&o->body, res->json);
+}
+
 int
 gw_read(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res res;
 	enum store_status st;
 	int rc;
 
-	if ((rc = gw_registry(g, &reg, o)) != 1)
-		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_R, &lane, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_R, &lane, o)) != 1)
 		return rc;
 	/* Fetched before any decision; used only now that the read is allowed. */
 	if (c->pre_read != NULL && lane.filter == NULL)
 		st = store_read_result(c->pre_read, c->rt.type, c->rt.id, &res);
 	else
 		st = store_read(c->rt.type, c->rt.id, lane.filter, &res);
-	if (st != STORE_OK)
-		rc = st == STORE_NOT_FOUND ? gw_hidden(o, c->rt.type, c->rt.id) : gw_store_error(o, st);
-	else if (!gw_lane_sees(&lane, res.patient) || !res.ok)
-		rc = gw_hidden(o, c->rt.type, c->rt.id);
-	else if (res.deleted)
-		rc = gw_error(o, 410, "deleted", "the resource has been deleted");
-	else {
-		gw_set_version(o, g, c->rt.type, c->rt.id, res.version, res.updated);
-		o->location[0] = '\0';
-		if (gw_etag_matches(c->if_none_match, res.version)) {
-			o->status = 304;
-			rc = 0;
-		} else {
-			o->status = 200;
-			rc = buf_puts(&o->body, res.json);
-		}
-	}
+	rc = gw_read_answer(g, c, o, st, &res, st == STORE_OK && gw_lane_sees(&lane, res.patient),
+	    "the resource has been deleted", c->if_none_match);
 	store_res_clear(&res);
 	gw_lane_clear(&lane);
 	return rc;
@@ -200,31 +227,18 @@ gw_read(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw
 int
 gw_vread(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res res;
 	enum store_status st;
 	char *cur = NULL;
 	int rc;
 
-	if ((rc = gw_registry(g, &reg, o)) != 1)
-		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_R, &lane, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_R, &lane, o)) != 1)
 		return rc;
 	st = store_vread(c->rt.type, c->rt.id, c->rt.vid, lane.filter, &res, &cur);
-	if (st != STORE_OK)
-		rc = st == STORE_NOT_FOUND ? gw_hidden(o, c->rt.type, c->rt.id) : gw_store_error(o, st);
-	else if (!gw_lane_sees(&lane, cur) || (!res.deleted && !gw_lane_sees(&lane, res.patient)) ||
-	    !res.ok)
-		rc = gw_hidden(o, c->rt.type, c->rt.id);
-	else if (res.deleted)
-		rc = gw_error(o, 410, "deleted", "this version is a deletion");
-	else {
-		gw_set_version(o, g, c->rt.type, c->rt.id, res.version, res.updated);
-		o->location[0] = '\0';
-		o->status = 200;
-		rc = buf_puts(&o->body, res.json);
-	}
+	/* A version is seen when the resource now is, and so was that version. */
+	rc = gw_read_answer(g, c, o, st, &res, st == STORE_OK && gw_lane_sees(&lane, cur) &&
+	    (res.deleted || gw_lane_sees(&lane, res.patient)), "this version is a deletion", NULL);
 	free(cur);
 	store_res_clear(&res);
 	gw_lane_clear(&lane);
@@ -234,7 +248,6 @@ gw_vread(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct g
 int
 gw_history(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res cur;
 	struct store_page page;
@@ -245,9 +258,7 @@ gw_history(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct
 	int rc;
 
 	memset(&page, 0, sizeof(page));
-	if ((rc = gw_registry(g, &reg, o)) != 1)
-		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_R, &lane, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_R, &lane, o)) != 1)
 		return rc;
 	gw_paging(c->params, &count, &offset);
 	if ((st = store_read(c->rt.type, c->rt.id, NULL, &cur)) != STORE_OK) {
@@ -493,7 +504,7 @@ gw_search(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 		if (rc == -1)
 			return -1;
 		if (rc == -2)
-			return gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
+			return gw_db_error(o);
 		o->bearer_error = "insufficient_scope";
 		return gw_error(o, 403, "forbidden", why);
 	}
@@ -672,6 +683,38 @@ gw_written(struct gateway *g, const struct gw_call *c, const struct store_res *r
 	return buf_puts(&o->body, res->json);
 }
 
+/*
+ * A write's own transaction, unless it runs inside a transaction Bundle
+ * (c->in_tx), which has one for all its entries.  gw_tx_begin sets *tx
+ * when it opened one; gw_tx_commit commits that one (clearing *tx).
+ * 1 go on, 0 answered (*rc); the caller rolls back while *tx is set.
+ */
+static int
+gw_tx_begin(const struct gw_call *c, int *tx, struct gw_out *o, int *rc)
+{
+	if (c->in_tx)
+		return 1;
+	if (store_begin() == -1) {
+		*rc = gw_db_error(o);
+		return 0;
+	}
+	*tx = 1;
+	return 1;
+}
+
+static int
+gw_tx_commit(int *tx, struct gw_out *o, int *rc)
+{
+	if (!*tx)
+		return 1;
+	*tx = 0;
+	if (store_commit() == -1) {
+		*rc = gw_db_error(o);
+		return 0;
+	}
+	return 1;
+}
+
 /* The text to store: as received, else printed into *printed (owned). */
 static const char *
 gw_body_text(const struct gw_call *c, char **printed)
@@ -685,7 +728,6 @@ gw_body_text(const struct gw_call *c, char **printed)
 int
 gw_create(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res res;
 	enum store_status st;
@@ -694,9 +736,7 @@ gw_create(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 	int rc, tx = 0;
 
 	memset(&res, 0, sizeof(res));
-	if ((rc = gw_registry(g, &reg, o)) != 1)
-		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_C, &lane, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_C, &lane, o)) != 1)
 		return rc;
 	if (!gw_check_body(c, NULL, o, &rc))
 		goto out;
@@ -710,26 +750,16 @@ gw_create(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 		rc = -1;
 		goto out;
 	}
-	if (!c->in_tx) {
-		if (store_begin() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-		tx = 1;
-	}
+	if (!gw_tx_begin(c, &tx, o, &rc))
+		goto out;
 	if (!gw_check_new(&lane, c, id, text, o, &rc))
 		goto out;
 	if ((st = store_put(text, id, &res)) != STORE_OK) {
 		rc = gw_store_error(o, st);
 		goto out;
 	}
-	if (tx) {
-		tx = 0;
-		if (store_commit() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-	}
+	if (!gw_tx_commit(&tx, o, &rc))
+		goto out;
 	rc = gw_written(g, c, &res, 201, o);
 out:
 	if (tx)
@@ -777,7 +807,6 @@ gw_lock_current(const struct gw_lane *lane, const struct gw_call *c, struct stor
 int
 gw_update(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res cur, res;
 	enum store_status st;
@@ -787,9 +816,7 @@ gw_update(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 
 	memset(&cur, 0, sizeof(cur));
 	memset(&res, 0, sizeof(res));
-	if ((rc = gw_registry(g, &reg, o)) != 1)
-		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_U, &lane, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_U, &lane, o)) != 1)
 		return rc;
 	if (!gw_check_body(c, c->rt.id, o, &rc))
 		goto out;
@@ -797,13 +824,8 @@ gw_update(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 		rc = -1;
 		goto out;
 	}
-	if (!c->in_tx) {
-		if (store_begin() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-		tx = 1;
-	}
+	if (!gw_tx_begin(c, &tx, o, &rc))
+		goto out;
 	if (!gw_lock_current(&lane, c, &cur, &exists, o, &rc))
 		goto out;
 	if (!exists && lane.confined) {
@@ -817,13 +839,8 @@ gw_update(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 		rc = gw_store_error(o, st);
 		goto out;
 	}
-	if (tx) {
-		tx = 0;
-		if (store_commit() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-	}
+	if (!gw_tx_commit(&tx, o, &rc))
+		goto out;
 	rc = gw_written(g, c, &res, exists && !cur.deleted ? 200 : 201, o);
 out:
 	if (tx)
@@ -838,7 +855,6 @@ out:
 int
 gw_delete(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw_out *o)
 {
-	const struct fs_registry *reg;
 	struct gw_lane lane;
 	struct store_res cur, res;
 	enum store_status st;
@@ -846,17 +862,10 @@ gw_delete(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 
 	memset(&cur, 0, sizeof(cur));
 	memset(&res, 0, sizeof(res));
-	if ((rc = gw_registry(g, &reg, o)) != 1)
+	if ((rc = gw_admit(g, pr, c, SCOPE_D, &lane, o)) != 1)
 		return rc;
-	if ((rc = gw_authorize(g, pr, c, reg, SCOPE_D, &lane, o)) != 1)
-		return rc;
-	if (!c->in_tx) {
-		if (store_begin() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-		tx = 1;
-	}
+	if (!gw_tx_begin(c, &tx, o, &rc))
+		goto out;
 	if (!gw_lock_current(&lane, c, &cur, &exists, o, &rc))
 		goto out;
 	if (!exists) {
@@ -867,13 +876,8 @@ gw_delete(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct 
 		rc = gw_store_error(o, st);
 		goto out;
 	}
-	if (tx) {
-		tx = 0;
-		if (store_commit() == -1) {
-			rc = gw_store_error(o, db_unavailable() ? STORE_UNAVAILABLE : STORE_ERROR);
-			goto out;
-		}
-	}
+	if (!gw_tx_commit(&tx, o, &rc))
+		goto out;
 	o->status = 204;
 	if (!cur.deleted)
 		snprintf(o->etag, sizeof(o->etag), "W/\"%lld\"", res.version);

@@ -27,13 +27,13 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pcre2.h>
 
+#include "buf.h"
 #include "matcho.h"
 
 #define MATCHO_CACHE_SIZE	64
@@ -58,24 +58,9 @@ struct matcho_ctx {
 	struct matcho_err	*err;
 };
 
-static void	matcho_fail(char *, size_t, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-static void
-matcho_fail(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
-
 #define MERR(c, ...) do {						\
 	if ((c)->err != NULL)						\
-		matcho_fail((c)->err->why, sizeof((c)->err->why), __VA_ARGS__); \
+		buf_why((c)->err->why, sizeof((c)->err->why), __VA_ARGS__); \
 } while (0)
 
 void
@@ -112,7 +97,7 @@ matcho_regex(const char *src, char *why, size_t whysz)
 		if (matcho_cache[i].src != NULL && strcmp(matcho_cache[i].src, src) == 0)
 			return matcho_cache[i].code;
 	if (len > MATCHO_REGEX_MAX) {
-		matcho_fail(why, whysz, "regex longer than %d bytes", MATCHO_REGEX_MAX);
+		buf_why(why, whysz, "regex longer than %d bytes", MATCHO_REGEX_MAX);
 		return NULL;
 	}
 	code = pcre2_compile((PCRE2_SPTR)src, len,
@@ -121,7 +106,7 @@ matcho_regex(const char *src, char *why, size_t whysz)
 	if (code == NULL) {
 		if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
 			snprintf((char *)msg, sizeof(msg), "error %d", ec);
-		matcho_fail(why, whysz, "bad regex \"#%.60s\" at offset %zu: %s",
+		buf_why(why, whysz, "bad regex \"#%.60s\" at offset %zu: %s",
 		    src, (size_t)off, (const char *)msg);
 		return NULL;
 	}
@@ -132,7 +117,7 @@ matcho_regex(const char *src, char *why, size_t whysz)
 	slot->code = NULL;
 	if ((slot->src = strdup(src)) == NULL) {
 		pcre2_code_free(code);
-		matcho_fail(why, whysz, "out of memory");
+		buf_why(why, whysz, "out of memory");
 		return NULL;
 	}
 	slot->code = code;
@@ -452,7 +437,7 @@ matcho_classify(const cJSON *obj, const cJSON **val, const cJSON **len,
 	*len = NULL;
 	cJSON_ArrayForEach(it, obj) {
 		if (it->string == NULL) {
-			matcho_fail(why, whysz, "object member without a name");
+			buf_why(why, whysz, "object member without a name");
 			return -1;
 		}
 		if (it->string[0] != '$') {
@@ -460,7 +445,7 @@ matcho_classify(const cJSON *obj, const cJSON **val, const cJSON **len,
 			continue;
 		}
 		if ((k = matcho_special_kind(it->string)) == MS_NONE) {
-			matcho_fail(why, whysz, "unknown special key \"%.40s\"", it->string);
+			buf_why(why, whysz, "unknown special key \"%.40s\"", it->string);
 			return -1;
 		}
 		nspecial++;
@@ -469,7 +454,7 @@ matcho_classify(const cJSON *obj, const cJSON **val, const cJSON **len,
 			continue;
 		}
 		if (found != MS_NONE) {
-			matcho_fail(why, whysz, "\"%.40s\" shares its object with another special key",
+			buf_why(why, whysz, "\"%.40s\" shares its object with another special key",
 			    it->string);
 			return -1;
 		}
@@ -479,12 +464,12 @@ matcho_classify(const cJSON *obj, const cJSON **val, const cJSON **len,
 	if (nspecial == 0)
 		return MS_NONE;
 	if (nplain > 0) {
-		matcho_fail(why, whysz, "special key %s mixed with other keys",
+		buf_why(why, whysz, "special key %s mixed with other keys",
 		    *val != NULL ? (*val)->string : "$length");
 		return -1;
 	}
 	if (*len != NULL && found != MS_PRESENT_ALL) {
-		matcho_fail(why, whysz, "$length without $present-all");
+		buf_why(why, whysz, "$length without $present-all");
 		return -1;
 	}
 	return found;
@@ -674,7 +659,7 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 	int kind;
 
 	if (depth > MATCHO_MAX_DEPTH) {
-		matcho_fail(why, whysz, "pattern nested deeper than %d", MATCHO_MAX_DEPTH);
+		buf_why(why, whysz, "pattern nested deeper than %d", MATCHO_MAX_DEPTH);
 		return -1;
 	}
 	switch (p->type & 0xff) {
@@ -687,7 +672,7 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 		if (p->valuestring[0] == '#')
 			return matcho_regex(p->valuestring + 1, why, whysz) == NULL ? -1 : 0;
 		if (p->valuestring[0] == '.' && matcho_path_ok(p->valuestring) != 0) {
-			matcho_fail(why, whysz, "bad path \"%.60s\"", p->valuestring);
+			buf_why(why, whysz, "bad path \"%.60s\"", p->valuestring);
 			return -1;
 		}
 		return 0;
@@ -702,7 +687,7 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 			for (jt = it->next; jt != NULL; jt = jt->next)
 				if (it->string != NULL && jt->string != NULL &&
 				    strcmp(it->string, jt->string) == 0) {
-					matcho_fail(why, whysz, "duplicate key \"%.40s\"",
+					buf_why(why, whysz, "duplicate key \"%.40s\"",
 					    it->string);
 					return -1;
 				}
@@ -716,12 +701,12 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 			return 0;
 		case MS_ENUM:
 			if (!cJSON_IsArray(val) || cJSON_GetArraySize(val) == 0) {
-				matcho_fail(why, whysz, "$enum needs a non-empty array");
+				buf_why(why, whysz, "$enum needs a non-empty array");
 				return -1;
 			}
 			cJSON_ArrayForEach(it, val)
 				if (!matcho_is_scalar(it)) {
-					matcho_fail(why, whysz, "$enum holds a non-scalar");
+					buf_why(why, whysz, "$enum holds a non-scalar");
 					return -1;
 				}
 			return 0;
@@ -729,12 +714,12 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 		case MS_PRESENT_ALL:
 			if (!cJSON_IsArray(val) ||
 			    (kind == MS_ONE_OF && cJSON_GetArraySize(val) == 0)) {
-				matcho_fail(why, whysz, "%s needs a%s array", val->string,
+				buf_why(why, whysz, "%s needs a%s array", val->string,
 				    kind == MS_ONE_OF ? " non-empty" : "n");
 				return -1;
 			}
 			if (len != NULL && matcho_length(len) < 0) {
-				matcho_fail(why, whysz, "$length needs an integer from 0 to %d",
+				buf_why(why, whysz, "$length needs an integer from 0 to %d",
 				    MATCHO_LENGTH_MAX);
 				return -1;
 			}
@@ -743,7 +728,7 @@ matcho_valid_rec(const cJSON *p, int depth, char *why, size_t whysz)
 			return matcho_valid_rec(val, depth + 1, why, whysz);
 		}
 	default:
-		matcho_fail(why, whysz, "unsupported JSON value in pattern");
+		buf_why(why, whysz, "unsupported JSON value in pattern");
 		return -1;
 	}
 }
@@ -754,7 +739,7 @@ matcho_validate(const cJSON *pattern, char *why, size_t whysz)
 	if (why != NULL && whysz > 0)
 		why[0] = '\0';
 	if (pattern == NULL) {
-		matcho_fail(why, whysz, "missing pattern");
+		buf_why(why, whysz, "missing pattern");
 		return -1;
 	}
 	return matcho_valid_rec(pattern, 0, why, whysz);

@@ -18,11 +18,12 @@
  * the audit table, never logs request bodies, tokens or query strings.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "form.h"
 #include "log.h"
 #include "matcho.h"
 #include "policy.h"
@@ -31,21 +32,6 @@ struct policy_set {
 	struct policy	**v;
 	size_t		  n;
 };
-
-static void	policy_why(char *, size_t, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-static void
-policy_why(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
 
 void
 policy_free(struct policy *p)
@@ -75,7 +61,7 @@ policy_no_dup_keys(const cJSON *obj, const char *what, char *why, size_t whysz)
 		for (b = a->next; b != NULL; b = b->next)
 			if (a->string != NULL && b->string != NULL &&
 			    strcmp(a->string, b->string) == 0) {
-				policy_why(why, whysz, "%s has duplicate key \"%.40s\"",
+				buf_why(why, whysz, "%s has duplicate key \"%.40s\"",
 				    what, a->string);
 				return -1;
 			}
@@ -109,23 +95,23 @@ policy_rule_check(const cJSON *rule, int depth, char *why, size_t whysz)
 	int i = 0;
 
 	if (depth > POLICY_MAX_NESTING) {
-		policy_why(why, whysz, "complex rules nested deeper than %d",
+		buf_why(why, whysz, "complex rules nested deeper than %d",
 		    POLICY_MAX_NESTING);
 		return -1;
 	}
 	if (!cJSON_IsObject(rule)) {
-		policy_why(why, whysz, "a rule must be an object");
+		buf_why(why, whysz, "a rule must be an object");
 		return -1;
 	}
 	if (policy_no_dup_keys(rule, "rule", why, whysz) != 0)
 		return -1;
 	engine = cJSON_GetObjectItemCaseSensitive(rule, "engine");
 	if (!cJSON_IsString(engine)) {
-		policy_why(why, whysz, "rule without a string \"engine\"");
+		buf_why(why, whysz, "rule without a string \"engine\"");
 		return -1;
 	}
 	if (policy_engine_parse(engine->valuestring, &e) != 0) {
-		policy_why(why, whysz, "unsupported engine \"%.40s\"", engine->valuestring);
+		buf_why(why, whysz, "unsupported engine \"%.40s\"", engine->valuestring);
 		return -1;
 	}
 	pat = cJSON_GetObjectItemCaseSensitive(rule, "matcho");
@@ -134,42 +120,42 @@ policy_rule_check(const cJSON *rule, int depth, char *why, size_t whysz)
 	switch (e) {
 	case POLICY_ALLOW:
 		if (pat != NULL || and != NULL || or != NULL) {
-			policy_why(why, whysz, "engine allow takes no matcho/and/or");
+			buf_why(why, whysz, "engine allow takes no matcho/and/or");
 			return -1;
 		}
 		return 0;
 	case POLICY_MATCHO:
 		if (and != NULL || or != NULL) {
-			policy_why(why, whysz, "engine matcho takes no and/or");
+			buf_why(why, whysz, "engine matcho takes no and/or");
 			return -1;
 		}
 		if (pat == NULL) {
-			policy_why(why, whysz, "engine matcho without \"matcho\"");
+			buf_why(why, whysz, "engine matcho without \"matcho\"");
 			return -1;
 		}
 		if (matcho_validate(pat, mwhy, sizeof(mwhy)) != 0) {
-			policy_why(why, whysz, "matcho: %s", mwhy);
+			buf_why(why, whysz, "matcho: %s", mwhy);
 			return -1;
 		}
 		return 0;
 	case POLICY_COMPLEX:
 		if (pat != NULL) {
-			policy_why(why, whysz, "engine complex takes no \"matcho\"");
+			buf_why(why, whysz, "engine complex takes no \"matcho\"");
 			return -1;
 		}
 		if ((and != NULL) == (or != NULL)) {
-			policy_why(why, whysz, "engine complex needs exactly one of and/or");
+			buf_why(why, whysz, "engine complex needs exactly one of and/or");
 			return -1;
 		}
 		list = and != NULL ? and : or;
 		if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
-			policy_why(why, whysz, "complex %s must be a non-empty array",
+			buf_why(why, whysz, "complex %s must be a non-empty array",
 			    and != NULL ? "and" : "or");
 			return -1;
 		}
 		cJSON_ArrayForEach(it, list) {
 			if (policy_rule_check(it, depth + 1, mwhy, sizeof(mwhy)) != 0) {
-				policy_why(why, whysz, "%s[%d]: %s",
+				buf_why(why, whysz, "%s[%d]: %s",
 				    and != NULL ? "and" : "or", i, mwhy);
 				return -1;
 			}
@@ -190,7 +176,7 @@ policy_link_parse(struct policy *p, const cJSON *l, char *why, size_t whysz)
 	size_t tn;
 
 	if (!cJSON_IsObject(l)) {
-		policy_why(why, whysz, "link entries must be objects");
+		buf_why(why, whysz, "link entries must be objects");
 		return -1;
 	}
 	rt = cJSON_GetObjectItemCaseSensitive(l, "resourceType");
@@ -206,16 +192,16 @@ policy_link_parse(struct policy *p, const cJSON *l, char *why, size_t whysz)
 		tn = (size_t)(slash - type);
 		ident = slash + 1;
 	} else {
-		policy_why(why, whysz, "a link needs resourceType and id, or a reference");
+		buf_why(why, whysz, "a link needs resourceType and id, or a reference");
 		return -1;
 	}
 	if (!((tn == 6 && strncmp(type, "Client", 6) == 0) ||
 	    (tn == 4 && strncmp(type, "User", 4) == 0))) {
-		policy_why(why, whysz, "links may name only a Client or a User");
+		buf_why(why, whysz, "links may name only a Client or a User");
 		return -1;
 	}
 	if (*ident == '\0' || strchr(ident, '/') != NULL) {
-		policy_why(why, whysz, "link with a bad id");
+		buf_why(why, whysz, "link with a bad id");
 		return -1;
 	}
 	lk = realloc(p->links, (p->nlinks + 1) * sizeof(*lk));
@@ -230,7 +216,7 @@ policy_link_parse(struct policy *p, const cJSON *l, char *why, size_t whysz)
 		goto nomem;
 	return 0;
 nomem:
-	policy_why(why, whysz, "out of memory");
+	buf_why(why, whysz, "out of memory");
 	return -1;
 }
 
@@ -242,19 +228,19 @@ policy_parse(const cJSON *resource, char *why, size_t whysz)
 	char lwhy[256] = "";
 
 	if (!cJSON_IsObject(resource)) {
-		policy_why(lwhy, sizeof(lwhy), "an AccessPolicy must be an object");
+		buf_why(lwhy, sizeof(lwhy), "an AccessPolicy must be an object");
 		goto fail;
 	}
 	rt = cJSON_GetObjectItemCaseSensitive(resource, "resourceType");
 	if (rt != NULL && !(cJSON_IsString(rt) &&
 	    strcmp(rt->valuestring, "AccessPolicy") == 0)) {
-		policy_why(lwhy, sizeof(lwhy), "resourceType is not AccessPolicy");
+		buf_why(lwhy, sizeof(lwhy), "resourceType is not AccessPolicy");
 		goto fail;
 	}
 	id = cJSON_GetObjectItemCaseSensitive(resource, "id");
 	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
 	    strlen(id->valuestring) > 64) {
-		policy_why(lwhy, sizeof(lwhy), "AccessPolicy without a usable id");
+		buf_why(lwhy, sizeof(lwhy), "AccessPolicy without a usable id");
 		goto fail;
 	}
 	if (policy_rule_check(resource, 0, lwhy, sizeof(lwhy)) != 0)
@@ -262,25 +248,25 @@ policy_parse(const cJSON *resource, char *why, size_t whysz)
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->id = strdup(id->valuestring)) == NULL ||
 	    (p->rule = cJSON_Duplicate(resource, 1)) == NULL) {
-		policy_why(lwhy, sizeof(lwhy), "out of memory");
+		buf_why(lwhy, sizeof(lwhy), "out of memory");
 		goto fail;
 	}
 	engine = cJSON_GetObjectItemCaseSensitive(resource, "engine");
 	(void)policy_engine_parse(engine->valuestring, &p->engine);
 	if ((role = cJSON_GetObjectItemCaseSensitive(resource, "roleName")) != NULL) {
 		if (!cJSON_IsString(role) || role->valuestring[0] == '\0') {
-			policy_why(lwhy, sizeof(lwhy), "roleName must be a non-empty string");
+			buf_why(lwhy, sizeof(lwhy), "roleName must be a non-empty string");
 			goto fail;
 		}
 		if ((p->role_name = strdup(role->valuestring)) == NULL) {
-			policy_why(lwhy, sizeof(lwhy), "out of memory");
+			buf_why(lwhy, sizeof(lwhy), "out of memory");
 			goto fail;
 		}
 	}
 	if ((link = cJSON_GetObjectItemCaseSensitive(resource, "link")) != NULL) {
 		/* An empty list would silently make the policy global. */
 		if (!cJSON_IsArray(link) || cJSON_GetArraySize(link) == 0) {
-			policy_why(lwhy, sizeof(lwhy), "link must be a non-empty array");
+			buf_why(lwhy, sizeof(lwhy), "link must be a non-empty array");
 			goto fail;
 		}
 		cJSON_ArrayForEach(it, link)
@@ -293,7 +279,7 @@ fail:
 	    cJSON_GetObjectItemCaseSensitive(resource, "id") : NULL;
 	log_warn("AccessPolicy %.64s refused: %s",
 	    cJSON_IsString(id) ? id->valuestring : "(no id)", lwhy);
-	policy_why(why, whysz, "%s", lwhy);
+	buf_why(why, whysz, "%s", lwhy);
 	policy_free(p);
 	return NULL;
 }
@@ -331,7 +317,7 @@ policy_rule_eval(const cJSON *rule, const cJSON *request, int depth, char *why,
 	engine = cJSON_GetObjectItemCaseSensitive(rule, "engine");
 	if (depth > POLICY_MAX_NESTING || !cJSON_IsString(engine) ||
 	    policy_engine_parse(engine->valuestring, &e) != 0) {
-		policy_why(why, whysz, "malformed rule");
+		buf_why(why, whysz, "malformed rule");
 		return -1;
 	}
 	switch (e) {
@@ -341,7 +327,7 @@ policy_rule_eval(const cJSON *rule, const cJSON *request, int depth, char *why,
 		rc = matcho_match(cJSON_GetObjectItemCaseSensitive(rule, "matcho"),
 		    request, request, &merr);
 		if (rc < 0)
-			policy_why(why, whysz, "matcho: %s", merr.why);
+			buf_why(why, whysz, "matcho: %s", merr.why);
 		return rc;
 	case POLICY_COMPLEX:
 		list = cJSON_GetObjectItemCaseSensitive(rule, "and");
@@ -349,7 +335,7 @@ policy_rule_eval(const cJSON *rule, const cJSON *request, int depth, char *why,
 		if (list == NULL)
 			list = cJSON_GetObjectItemCaseSensitive(rule, "or");
 		if (!cJSON_IsArray(list) || list->child == NULL) {
-			policy_why(why, whysz, "malformed complex rule");
+			buf_why(why, whysz, "malformed complex rule");
 			return -1;
 		}
 		cJSON_ArrayForEach(it, list) {
@@ -434,18 +420,18 @@ policy_set_parse(const cJSON *resources, char *why, size_t whysz)
 	int i = 0;
 
 	if (!cJSON_IsArray(resources)) {
-		policy_why(why, whysz, "AccessPolicies must come as an array");
+		buf_why(why, whysz, "AccessPolicies must come as an array");
 		log_warn("AccessPolicies must come as an array");
 		return NULL;
 	}
 	if ((set = policy_set_new()) == NULL) {
-		policy_why(why, whysz, "out of memory");
+		buf_why(why, whysz, "out of memory");
 		return NULL;
 	}
 	cJSON_ArrayForEach(it, resources) {
 		if ((p = policy_parse(it, pwhy, sizeof(pwhy))) == NULL ||
 		    policy_set_add(set, p) != 0) {
-			policy_why(why, whysz, "policy %d: %s", i,
+			buf_why(why, whysz, "policy %d: %s", i,
 			    p == NULL ? pwhy : "out of memory");
 			policy_set_free(set);
 			return NULL;
@@ -548,54 +534,6 @@ policy_set_allows(const struct policy_set *set, cJSON *request, const cJSON *rol
 
 /* ---- the request object ---- */
 
-static int
-policy_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * application/x-www-form-urlencoded decoding of s[0..n) ('+' is a space,
- * %XX a byte).  Returns an owned string, or NULL when malformed (bad
- * escape, NUL byte) or out of memory (*oom set).
- */
-static char *
-policy_form_decode(const char *s, size_t n, int *oom)
-{
-	char *d;
-	size_t i, o = 0;
-	int hi, lo;
-
-	*oom = 0;
-	if ((d = malloc(n + 1)) == NULL) {
-		*oom = 1;
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			d[o++] = ' ';
-		} else if (s[i] == '%') {
-			if (i + 2 >= n || (hi = policy_hex(s[i + 1])) < 0 ||
-			    (lo = policy_hex(s[i + 2])) < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			d[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else
-			d[o++] = s[i];
-	}
-	d[o] = '\0';
-	return d;
-bad:
-	free(d);
-	return NULL;
-}
-
 /* params[name] = value, turning a repeated name into an array.  0 / -1. */
 static int
 policy_param_add(cJSON *params, const char *name, const char *value)
@@ -637,7 +575,7 @@ policy_query_parse(cJSON *params, const char *qs)
 	const char *p = qs, *amp, *eq;
 	char *name = NULL, *value = NULL;
 	size_t count = 0;
-	int oom;
+	enum form_error fe;
 
 	if (strlen(qs) > POLICY_QUERY_MAX) {
 		log_warn("query string over %d bytes", POLICY_QUERY_MAX);
@@ -658,13 +596,14 @@ policy_query_parse(cJSON *params, const char *qs)
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (eq == NULL)
 			eq = amp;
-		name = policy_form_decode(p, (size_t)(eq - p), &oom);
-		value = name == NULL ? NULL : policy_form_decode(eq < amp ? eq + 1 : amp,
-		    eq < amp ? (size_t)(amp - eq - 1) : 0, &oom);
+		/* The query string holds no raw NUL, so only %00 is refused here. */
+		name = form_decode(p, (size_t)(eq - p), 1, &fe);
+		value = name == NULL ? NULL : form_decode(eq < amp ? eq + 1 : amp,
+		    eq < amp ? (size_t)(amp - eq - 1) : 0, 1, &fe);
 		if (name == NULL || value == NULL) {
 			free(name);
 			free(value);
-			if (oom)
+			if (fe == FORM_ENOMEM)
 				return -2;
 			log_warn("malformed query parameter");
 			return -1;

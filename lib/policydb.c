@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "policydb.h"
@@ -42,18 +43,6 @@ static const char pdb_oom[] = "out of memory";
 
 /* ---- paths ---- */
 
-static int
-pdb_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes raw once into an owned string, refusing bytes that
  * could change the path's structure after a second reader decodes it or
@@ -74,8 +63,8 @@ pdb_path_decode(const char *raw, size_t len, const char **why)
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)raw[i];
 		if (c == '%') {
-			if (i + 2 >= len || (hi = pdb_hex(raw[i + 1])) < 0 ||
-			    (lo = pdb_hex(raw[i + 2])) < 0) {
+			if (i + 2 >= len || (hi = form_hexval(raw[i + 1])) < 0 ||
+			    (lo = form_hexval(raw[i + 2])) < 0) {
 				*why = "malformed percent-escape in the path";
 				goto fail;
 			}

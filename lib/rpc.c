@@ -2,32 +2,17 @@
  * rpc: aidbox.smart/get-launch-uri arguments, result and launch rows.
  * See rpc.h.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "form.h"
 #include "json.h"
 #include "log.h"
 #include "rpc.h"
-
-static void	rpc_why(char *, size_t, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-static void
-rpc_why(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
 
 /* 1 when s is non-empty, at most max bytes and free of control bytes. */
 static int
@@ -141,11 +126,11 @@ rpc_ctx_ref(const cJSON *ctx, const char *name, const char *type, cJSON *ctx_out
 	if (s != NULL && strncmp(s, type, tl) == 0 && s[tl] == '/')
 		s += tl + 1;
 	if (s == NULL || !rpc_fhir_id_ok(s)) {
-		rpc_why(why, whysz, "params.ctx.%s must be a %s id or reference", name, type);
+		buf_why(why, whysz, "params.ctx.%s must be a %s id or reference", name, type);
 		return -1;
 	}
 	if (cJSON_AddStringToObject(ctx_out, name, s) == NULL) {
-		rpc_why(why, whysz, "out of memory");
+		buf_why(why, whysz, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -162,11 +147,11 @@ rpc_ctx_fhir_context(const cJSON *ctx, cJSON *ctx_out, char *why, size_t whysz)
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsArray(v)) {
-		rpc_why(why, whysz, "params.ctx.fhirContext must be an array");
+		buf_why(why, whysz, "params.ctx.fhirContext must be an array");
 		return -1;
 	}
 	if (cJSON_GetArraySize(v) > RPC_FHIR_CONTEXT_MAX) {
-		rpc_why(why, whysz, "params.ctx.fhirContext has more than %d entries",
+		buf_why(why, whysz, "params.ctx.fhirContext has more than %d entries",
 		    RPC_FHIR_CONTEXT_MAX);
 		return -1;
 	}
@@ -175,13 +160,13 @@ rpc_ctx_fhir_context(const cJSON *ctx, cJSON *ctx_out, char *why, size_t whysz)
 	cJSON_ArrayForEach(it, v) {
 		ref = json_get_str(it, "reference");
 		if (!cJSON_IsObject(it) || !rpc_text_ok(ref, RPC_REF_MAX)) {
-			rpc_why(why, whysz, "params.ctx.fhirContext[%d] must be an object "
+			buf_why(why, whysz, "params.ctx.fhirContext[%d] must be an object "
 			    "with a string \"reference\"", i);
 			return -1;
 		}
 		role = json_get_str(it, "role");
 		if (cJSON_GetObjectItemCaseSensitive(it, "role") != NULL && !rpc_text_ok(role, RPC_REF_MAX)) {
-			rpc_why(why, whysz, "params.ctx.fhirContext[%d].role must be a string", i);
+			buf_why(why, whysz, "params.ctx.fhirContext[%d].role must be a string", i);
 			return -1;
 		}
 		if ((o = cJSON_CreateObject()) == NULL)
@@ -194,7 +179,7 @@ rpc_ctx_fhir_context(const cJSON *ctx, cJSON *ctx_out, char *why, size_t whysz)
 	}
 	return 0;
 nomem:
-	rpc_why(why, whysz, "out of memory");
+	buf_why(why, whysz, "out of memory");
 	return -1;
 }
 
@@ -206,13 +191,13 @@ rpc_context_new(const cJSON *ctx, char *why, size_t whysz)
 	cJSON *out;
 
 	if ((out = cJSON_CreateObject()) == NULL) {
-		rpc_why(why, whysz, "out of memory");
+		buf_why(why, whysz, "out of memory");
 		return NULL;
 	}
 	if (ctx == NULL || cJSON_IsNull(ctx))
 		return out;
 	if (!cJSON_IsObject(ctx)) {
-		rpc_why(why, whysz, "params.ctx must be an object");
+		buf_why(why, whysz, "params.ctx must be an object");
 		goto fail;
 	}
 	if (rpc_ctx_ref(ctx, "patient", "Patient", out, why, whysz) != 0 ||
@@ -222,7 +207,7 @@ rpc_context_new(const cJSON *ctx, char *why, size_t whysz)
 	v = cJSON_GetObjectItemCaseSensitive(ctx, "intent");
 	if (v != NULL && !cJSON_IsNull(v)) {
 		if (!cJSON_IsString(v) || !rpc_text_ok(v->valuestring, RPC_REF_MAX)) {
-			rpc_why(why, whysz, "params.ctx.intent must be a non-empty string");
+			buf_why(why, whysz, "params.ctx.intent must be a non-empty string");
 			goto fail;
 		}
 		if (cJSON_AddStringToObject(out, "intent", v->valuestring) == NULL)
@@ -231,7 +216,7 @@ rpc_context_new(const cJSON *ctx, char *why, size_t whysz)
 	v = cJSON_GetObjectItemCaseSensitive(ctx, "need_patient_banner");
 	if (v != NULL && !cJSON_IsNull(v)) {
 		if (!cJSON_IsBool(v)) {
-			rpc_why(why, whysz, "params.ctx.need_patient_banner must be a boolean");
+			buf_why(why, whysz, "params.ctx.need_patient_banner must be a boolean");
 			goto fail;
 		}
 		if (cJSON_AddBoolToObject(out, "need_patient_banner", cJSON_IsTrue(v)) == NULL)
@@ -239,7 +224,7 @@ rpc_context_new(const cJSON *ctx, char *why, size_t whysz)
 	}
 	return out;
 nomem:
-	rpc_why(why, whysz, "out of memory");
+	buf_why(why, whysz, "out of memory");
 fail:
 	cJSON_Delete(out);
 	return NULL;
@@ -263,53 +248,54 @@ rpc_launch_parse(const cJSON *body, const char *fhir_base, struct rpc_launch *ou
 
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(body)) {
-		rpc_why(why, whysz, "the body must be a JSON object");
+		buf_why(why, whysz, "the body must be a JSON object");
 		return -1;
 	}
 	method = cJSON_GetObjectItemCaseSensitive(body, "method");
 	if (!cJSON_IsString(method)) {
-		rpc_why(why, whysz, "method is missing or not a string");
+		buf_why(why, whysz, "method is missing or not a string");
 		return -1;
 	}
 	if (strcmp(method->valuestring, RPC_METHOD_LAUNCH) != 0) {
-		rpc_why(why, whysz, "unknown method; this endpoint serves %s", RPC_METHOD_LAUNCH);
+		buf_why(why, whysz, "unknown method; this endpoint serves %s", RPC_METHOD_LAUNCH);
 		return -1;
 	}
 	params = cJSON_GetObjectItemCaseSensitive(body, "params");
 	if (!cJSON_IsObject(params)) {
-		rpc_why(why, whysz, "params is missing or not an object");
+		buf_why(why, whysz, "params is missing or not an object");
 		return -1;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(params, "user");
 	if (v == NULL || cJSON_IsNull(v)) {
-		rpc_why(why, whysz, "params.user is missing");
+		buf_why(why, whysz, "params.user is missing");
 		return -1;
 	}
 	if (rpc_ref_id(v, "User", &out->user_id) != 0) {
-		rpc_why(why, whysz, "params.user must be a User id or reference");
+		buf_why(why, whysz, "params.user must be a User id or reference");
 		return -1;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(params, "client");
 	if (v == NULL || cJSON_IsNull(v)) {
-		rpc_why(why, whysz, "params.client is missing");
+		buf_why(why, whysz, "params.client is missing");
 		return -1;
 	}
 	if (rpc_ref_id(v, "Client", &out->client_id) != 0) {
-		rpc_why(why, whysz, "params.client must be a Client id or reference");
+		buf_why(why, whysz, "params.client must be a Client id or reference");
 		return -1;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(params, "iss");
 	if (v == NULL || cJSON_IsNull(v)) {
-		rpc_why(why, whysz, "params.iss is missing");
+		buf_why(why, whysz, "params.iss is missing");
 		return -1;
 	}
 	iss = cJSON_IsString(v) ? v->valuestring : NULL;
 	if (iss == NULL) {
-		rpc_why(why, whysz, "params.iss must be a string");
+		buf_why(why, whysz, "params.iss must be a string");
 		return -1;
 	}
 	if (!rpc_iss_matches(iss, fhir_base)) {
-		rpc_why(why, whysz, "params.iss does not name this server's FHIR base (%s)", fhir_base);
+		buf_why(why, whysz, "params.iss does not name this server's FHIR base (%s)",
+		    fhir_base);
 		return -1;
 	}
 	if ((out->context = rpc_context_new(cJSON_GetObjectItemCaseSensitive(params, "ctx"),
@@ -445,7 +431,6 @@ rpc_launch_store(const char *launch, const char *client_id, const char *user_id,
 	    "VALUES ($1, $2, $3, $4::jsonb, now() + make_interval(secs => $5::bigint))";
 	const char *params[5];
 	char *hash = NULL, *ctx = NULL, secs[24];
-	PGresult *res = NULL;
 	int rc = -1;
 
 	if ((hash = crypto_sha256_hex(launch)) == NULL ||
@@ -459,11 +444,8 @@ rpc_launch_store(const char *launch, const char *client_id, const char *user_id,
 	params[2] = user_id;
 	params[3] = ctx;
 	params[4] = secs;
-	if ((res = db_exec(sql, 5, params)) == NULL)
-		goto out;
-	rc = 0;
+	rc = db_exec_cmd(sql, 5, params);
 out:
-	PQclear(res);
 	cJSON_free(ctx);
 	free(hash);
 	return rc;

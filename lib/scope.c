@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "form.h"
 #include "log.h"
 #include "scope.h"
 
@@ -175,18 +176,6 @@ fail:
 	return -1;
 }
 
-static int
-scope_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes s[0..n) into an owned string.  Returns 0, -1 when
  * malformed (bad escape, decodes to a control or non-ASCII byte), -2 on
@@ -208,8 +197,8 @@ scope_pct_decode(const char *s, size_t n, char **out)
 		if (c == '%') {
 			if (i + 2 >= n)
 				goto bad;
-			hi = scope_hexval(s[i + 1]);
-			lo = scope_hexval(s[i + 2]);
+			hi = form_hexval(s[i + 1]);
+			lo = form_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);

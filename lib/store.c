@@ -287,13 +287,10 @@ store_request_begin(void)
 static int
 store_jit_off(void)
 {
-	PGresult *res;
-
 	if (st_session_serial != 0 && st_session_serial == db_connection_serial())
 		return 0;
-	if ((res = db_exec(st_session, 0, NULL)) == NULL)
+	if (db_exec_cmd(st_session, 0, NULL) == -1)
 		return -1;
-	PQclear(res);
 	st_session_serial = db_connection_serial();
 	return 0;
 }
@@ -604,19 +601,27 @@ store_rows(PGresult *res, struct store_page *out)
 	return STORE_OK;
 }
 
-enum store_status
-store_include(const char *src_type, const char *ids, const char *paths, const char *target,
-    struct store_page *out)
+/* Runs the 4-parameter statement sql (_include or _revinclude) into out. */
+static enum store_status
+store_rows_exec(const char *sql, const char *const *params, struct store_page *out)
 {
-	const char *params[4] = { src_type, ids, paths, target };
 	PGresult *res;
 
 	memset(out, 0, sizeof(*out));
 	if (store_jit_off() == -1)
 		return store_fail();
-	if ((res = db_exec(st_include, 4, params)) == NULL)
+	if ((res = db_exec(sql, 4, params)) == NULL)
 		return store_fail();
 	return store_rows(res, out);
+}
+
+enum store_status
+store_include(const char *src_type, const char *ids, const char *paths, const char *target,
+    struct store_page *out)
+{
+	const char *params[4] = { src_type, ids, paths, target };
+
+	return store_rows_exec(st_include, params, out);
 }
 
 enum store_status
@@ -624,14 +629,8 @@ store_revinclude(const char *src_type, const char *refs, const char *paths,
     const char *patient, struct store_page *out)
 {
 	const char *params[4] = { src_type, refs, paths, patient };
-	PGresult *res;
 
-	memset(out, 0, sizeof(*out));
-	if (store_jit_off() == -1)
-		return store_fail();
-	if ((res = db_exec(st_revinclude, 4, params)) == NULL)
-		return store_fail();
-	return store_rows(res, out);
+	return store_rows_exec(st_revinclude, params, out);
 }
 
 enum store_status
@@ -750,9 +749,8 @@ store_delete(const char *type, const char *id, struct store_res *out)
 	PGresult *res;
 
 	memset(out, 0, sizeof(*out));
-	if ((res = db_exec(st_delete, 2, params)) == NULL)
+	if (db_exec_cmd(st_delete, 2, params) == -1)
 		return store_fail();
-	PQclear(res);
 	if ((res = db_exec(st_version, 2, params)) == NULL)
 		return store_fail();
 	if (PQntuples(res) == 0) {

@@ -17,6 +17,7 @@ import jwt
 import pytest
 import requests
 
+from clientkit import SCOPE, app_client, backend_client, put
 from test_token import launch_context, make_code, make_session, post, redeem, refresh, verify_jwt
 
 APP = "in-app"
@@ -28,31 +29,15 @@ RS_SECRET = "in-rs-secret-0123"
 BACKEND = "in-backend"
 BACKEND_SECRET = "in-backend-secret-0123"
 PUBLIC = "in-public"
-REDIRECT = "https://app.example/cb"
-SCOPE = "launch/patient openid fhirUser offline_access patient/*.rs"
-
-
-def app_client(cid, secret):
-    c = {"resourceType": "Client", "id": cid,
-         "grant_types": ["authorization_code", "refresh_token"],
-         "auth": {"authorization_code": {"redirect_uri": REDIRECT, "refresh_token": True,
-                                         "secret_required": secret is not None}}}
-    if secret:
-        c["secret"] = secret
-    return c
 
 
 @pytest.fixture(scope="module")
 def clients(server, demo):
-    resources = [
+    return put(demo, [
         app_client(APP, APP_SECRET), app_client(OTHER, OTHER_SECRET), app_client(PUBLIC, None),
-        {"resourceType": "Client", "id": RS, "secret": RS_SECRET,
-         "grant_types": ["client_credentials"], "scope": "smartauth/introspect system/*.rs"},
-        {"resourceType": "Client", "id": BACKEND, "secret": BACKEND_SECRET,
-         "grant_types": ["client_credentials"], "scope": "system/*.rs"},
-    ]
-    demo.exec("SELECT smart.put(%s::jsonb)", (json.dumps(resources),))
-    return demo
+        backend_client(RS, RS_SECRET, "smartauth/introspect system/*.rs"),
+        backend_client(BACKEND, BACKEND_SECRET),
+    ])
 
 
 def user_grant(pg, server, client=APP, secret=APP_SECRET, **kw):
@@ -179,9 +164,8 @@ def test_revoked_access_token_is_inactive_at_once(server, clients):
 
 
 def test_disabled_user_token_is_inactive(server, clients):
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(
-        {"resourceType": "User", "id": "in-carol", "password": "carol-password-1",
-         "fhirUser": "Patient/pt-3"}),))
+    put(clients, {"resourceType": "User", "id": "in-carol", "password": "carol-password-1",
+                  "fhirUser": "Patient/pt-3"})
     token = user_grant(clients, server, user="in-carol",
                        ctx=launch_context(server, patient="pt-3", fhirUser="Patient/pt-3"))["access_token"]
     assert introspect(server, token).json()["active"] is True
@@ -279,6 +263,7 @@ def test_bad_bearer_is_401_with_challenge(server, clients, bearer):
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_token"
     assert "Bearer" in r.headers["WWW-Authenticate"]
+    assert "Basic" not in r.headers["WWW-Authenticate"]     # one challenge: the scheme used
 
 
 def test_revoked_bearer_is_401(server, clients):
@@ -309,6 +294,7 @@ def test_public_client_may_not_introspect(server, clients):
                       data={"token": body["access_token"], "client_id": PUBLIC}, timeout=30)
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
+    assert "WWW-Authenticate" not in r.headers
 
 
 def test_wrong_secret_is_401(server, clients):
@@ -316,6 +302,7 @@ def test_wrong_secret_is_401(server, clients):
     r = introspect(server, body["access_token"], auth=(APP, APP_SECRET + "x"))
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
     assert APP_SECRET not in r.text
 
 
@@ -367,14 +354,14 @@ def test_changed_secret_is_refused_at_once_after_repeated_use(server, clients):
     change through smart.put must end that on the very next request."""
     cid, old, new = "in-rotating", "in-rotating-secret-old", "in-rotating-secret-new"
     c = app_client(cid, old)
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     body = user_grant(clients, server, client=cid, secret=old)
     for _ in range(12):          # reach every FastCGI process of the pool
         assert introspect(server, body["access_token"], auth=(cid, old)).json()["active"]
         assert introspect(server, body["access_token"], auth=None, client_id=cid,
                           client_secret=old).json()["active"]
     c["secret"] = new
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     for _ in range(12):
         r = introspect(server, body["access_token"], auth=(cid, old))
         assert r.status_code == 401 and r.json()["error"] == "invalid_client"
@@ -387,12 +374,12 @@ def test_deactivated_caller_is_refused_at_once_after_repeated_use(server, client
     cid, secret = "in-leaving", "in-leaving-secret-0123"
     c = app_client(cid, secret)
     c["scope"] = "smartauth/introspect"
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     body = user_grant(clients, server)
     for _ in range(12):
         assert introspect(server, body["access_token"], auth=(cid, secret)).json()["active"]
     c["active"] = False
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     for _ in range(12):
         assert introspect(server, body["access_token"], auth=(cid, secret)).status_code == 401
 
@@ -401,11 +388,11 @@ def test_introspection_right_withdrawn_at_once(server, clients):
     cid, secret = "in-demoted", "in-demoted-secret-0123"
     c = app_client(cid, secret)
     c["scope"] = "smartauth/introspect"
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     body = user_grant(clients, server)
     for _ in range(12):
         assert introspect(server, body["access_token"], auth=(cid, secret)).json()["active"]
     del c["scope"]
-    clients.exec("SELECT smart.put(%s::jsonb)", (json.dumps(c),))
+    put(clients, c)
     for _ in range(12):
         inactive(introspect(server, body["access_token"], auth=(cid, secret)))

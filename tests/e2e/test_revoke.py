@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 import requests
 
+from clientkit import SCOPE, app_client, backend_client, put
 from test_token import launch_context, make_code, make_session, redeem, refresh, sha256_hex, verify_jwt
 
 APP = "rv-app"
@@ -24,33 +25,18 @@ OTHER_SECRET = "rv-other-secret-0123"
 PUBLIC = "rv-public"
 BACKEND = "rv-backend"
 BACKEND_SECRET = "rv-backend-secret-0123"
-REDIRECT = "https://app.example/cb"
-SCOPE = "launch/patient openid fhirUser offline_access patient/*.rs"
-
-
-def app_client(cid, secret):
-    c = {"resourceType": "Client", "id": cid,
-         "grant_types": ["authorization_code", "refresh_token"],
-         "auth": {"authorization_code": {"redirect_uri": REDIRECT, "refresh_token": True,
-                                         "secret_required": secret is not None}}}
-    if secret:
-        c["secret"] = secret
-    return c
 
 
 @pytest.fixture(scope="module")
 def clients(server, demo):
-    resources = [
+    return put(demo, [
         app_client(APP, APP_SECRET), app_client(OTHER, OTHER_SECRET), app_client(PUBLIC, None),
-        {"resourceType": "Client", "id": BACKEND, "secret": BACKEND_SECRET,
-         "grant_types": ["client_credentials"], "scope": "system/*.rs"},
+        backend_client(BACKEND, BACKEND_SECRET),
         {"resourceType": "User", "id": "rv-dave", "password": "dave-password-1",
          "fhirUser": "Patient/pt-4"},
         {"resourceType": "Role", "id": "rv-dave-patient", "name": "patient",
          "user": {"id": "rv-dave"}, "links": {"patient": {"id": "pt-4"}}},
-    ]
-    demo.exec("SELECT smart.put(%s::jsonb)", (json.dumps(resources),))
-    return demo
+    ])
 
 
 def auth_for(client):
