@@ -7,8 +7,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/hmac.h>
-
 #include "client.h"
 #include "clientjwt.h"
 #include "crypto.h"
@@ -23,13 +21,11 @@
 struct client_secret_slot {
 	char		*id;		/* NULL: free */
 	char		*hash;		/* the stored bcrypt hash it matched */
-	unsigned char	 mac[32];	/* HMAC-SHA256(client_secret_key, secret) */
+	unsigned char	 mac[32];	/* crypto_process_mac(secret) */
 	unsigned long	 used;		/* for least-recently-used replacement */
 };
 
 static struct client_secret_slot client_secret_cache[CLIENT_SECRET_SLOTS];
-static unsigned char client_secret_key[32];
-static int client_secret_keyed;
 static unsigned long client_secret_clock, client_secret_hits;
 
 /* The token endpoint URL, the aud of client assertions (RFC 7523 §3 item 3). */
@@ -178,24 +174,6 @@ client_redirect_registered(const struct client *c, const char *uri)
 	return uri != NULL && client_array_has(c->redirect_uris, uri);
 }
 
-/* HMAC-SHA256 of secret under the per-process key; 0, or -1 (logged). */
-static int
-client_secret_mac(const char *secret, unsigned char mac[32])
-{
-	unsigned int len = 0;
-
-	if (!client_secret_keyed) {
-		if (crypto_random(client_secret_key, sizeof(client_secret_key)) == -1)
-			return -1;
-		client_secret_keyed = 1;
-	}
-	if (HMAC(EVP_sha256(), client_secret_key, (int)sizeof(client_secret_key),
-	    (const unsigned char *)secret, strlen(secret), mac, &len) == NULL || len != 32) {
-		log_openssl("HMAC");
-		return -1;
-	}
-	return 0;
-}
 
 static void
 client_secret_remember(const char *id, const char *hash, const unsigned char mac[32])
@@ -236,7 +214,7 @@ client_secret_ok(const struct client *c, const char *secret)
 
 	if (c->secret_hash == NULL || secret == NULL || c->id == NULL)
 		return 0;
-	have_mac = client_secret_mac(secret, mac) == 0;
+	have_mac = crypto_process_mac(secret, strlen(secret), mac) == 0;
 	for (i = 0; have_mac && i < CLIENT_SECRET_SLOTS; i++) {
 		s = &client_secret_cache[i];
 		/* A hit needs the same stored hash (a changed secret misses) and

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <crypt.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -131,6 +132,51 @@ crypto_wipe(void *p, size_t len)
 {
 	if (p != NULL && len > 0)
 		OPENSSL_cleanse(p, len);
+}
+
+/*
+ * The keyed context is made on first use and re-initialised (same key) per
+ * call: the one-shot HMAC() looks the algorithm up and keys a fresh context
+ * every time, which showed as the largest user-space cost of a remembered
+ * caller's introspection.
+ */
+int
+crypto_process_mac(const void *data, size_t len, unsigned char mac[32])
+{
+	static EVP_MAC_CTX *ctx;
+	unsigned char key[32];
+	OSSL_PARAM params[2];
+	EVP_MAC *hmac;
+	size_t n = 0;
+
+	if (ctx == NULL) {
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+			log_err("HMAC unavailable");
+			return -1;
+		}
+		ctx = EVP_MAC_CTX_new(hmac);
+		EVP_MAC_free(hmac);	/* the context holds its own reference */
+		if (ctx == NULL || crypto_random(key, sizeof(key)) == -1 ||
+		    EVP_MAC_init(ctx, key, sizeof(key), params) != 1) {
+			log_err("cannot key the per-process MAC");
+			crypto_wipe(key, sizeof(key));
+			EVP_MAC_CTX_free(ctx);
+			ctx = NULL;
+			return -1;
+		}
+		crypto_wipe(key, sizeof(key));
+	} else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
+		log_err("HMAC failed");
+		return -1;
+	}
+	if (EVP_MAC_update(ctx, data, len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &n, 32) != 1 || n != 32) {
+		log_err("HMAC failed");
+		return -1;
+	}
+	return 0;
 }
 
 char *

@@ -63,6 +63,15 @@ int		 crypto_ct_streq(const char *a, const char *b);
 /* Overwrites len bytes at p in a way the compiler keeps; NULL-safe. */
 void		 crypto_wipe(void *p, size_t len);
 
+/*
+ * HMAC-SHA256 of len bytes at data under a random key made on first use
+ * and never leaving this process, into mac.  For per-process caches that
+ * must recognise a credential without storing it (the MAC is useless
+ * outside this process).  The keyed context is kept and re-initialised per
+ * call.  0, or -1 (logged).
+ */
+int		 crypto_process_mac(const void *data, size_t len, unsigned char mac[32]);
+
 /* Owned base64url text of data without padding; NULL on failure. */
 char		*b64url_encode(const void *data, size_t len);
 

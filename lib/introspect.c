@@ -8,16 +8,12 @@
  * also returns smart.config_version, which lets a caller remembered by
  * the memo below be trusted without a second round trip.
  *
- * Owns the memo (a fixed array of INTROSPECT_MEMO_SLOTS entries and an
- * HMAC context keyed with a random key on first use).
+ * Owns the memo (a fixed array of INTROSPECT_MEMO_SLOTS entries keyed by
+ * crypto_process_mac of the credential, never the credential itself).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "bearer.h"
 #include "crypto.h"
@@ -308,7 +304,7 @@ introspect_config_version(long long *v)
 
 struct introspect_memo {
 	int		 used;
-	unsigned char	 mac[32];	/* HMAC-SHA256(memo_key, credential) */
+	unsigned char	 mac[32];	/* crypto_process_mac(credential) */
 	char		*client_id;
 	int		 any_client;
 	long long	 version;
@@ -316,52 +312,7 @@ struct introspect_memo {
 };
 
 static struct introspect_memo memo[INTROSPECT_MEMO_SLOTS];
-static EVP_MAC_CTX *memo_ctx;	/* HMAC-SHA256 keyed once with a random key */
 static size_t memo_next;
-
-/*
- * HMAC of the credential; 0, or -1 (no memo then).  The keyed context is
- * made on first use and re-initialised (same key) per call: the one-shot
- * HMAC() looks the algorithm up and keys a fresh context every time, which
- * was the largest user-space cost of a remembered caller's introspection.
- */
-static int
-introspect_memo_mac(const char *credential, size_t len, unsigned char mac[32])
-{
-	unsigned char key[32];
-	OSSL_PARAM params[2];
-	EVP_MAC *hmac;
-	size_t n = 0;
-
-	if (memo_ctx == NULL) {
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
-		params[1] = OSSL_PARAM_construct_end();
-		if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
-			log_err("HMAC unavailable");
-			return -1;
-		}
-		memo_ctx = EVP_MAC_CTX_new(hmac);
-		EVP_MAC_free(hmac);	/* the context holds its own reference */
-		if (memo_ctx == NULL || crypto_random(key, sizeof(key)) == -1 ||
-		    EVP_MAC_init(memo_ctx, key, sizeof(key), params) != 1) {
-			log_err("cannot key the introspection memo");
-			crypto_wipe(key, sizeof(key));
-			EVP_MAC_CTX_free(memo_ctx);
-			memo_ctx = NULL;
-			return -1;
-		}
-		crypto_wipe(key, sizeof(key));
-	} else if (EVP_MAC_init(memo_ctx, NULL, 0, NULL) != 1) {
-		log_err("HMAC failed");
-		return -1;
-	}
-	if (EVP_MAC_update(memo_ctx, (const unsigned char *)credential, len) != 1 ||
-	    EVP_MAC_final(memo_ctx, mac, &n, 32) != 1 || n != 32) {
-		log_err("HMAC failed");
-		return -1;
-	}
-	return 0;
-}
 
 static struct introspect_memo *
 introspect_memo_find(const unsigned char mac[32])
@@ -388,7 +339,7 @@ introspect_memo_get(const char *credential, size_t len, time_t now,
 	unsigned char mac[32];
 	struct introspect_memo *m;
 
-	if (credential == NULL || introspect_memo_mac(credential, len, mac) == -1 ||
+	if (credential == NULL || crypto_process_mac(credential, len, mac) == -1 ||
 	    (m = introspect_memo_find(mac)) == NULL)
 		return 0;
 	if (now >= m->until || now < m->until - INTROSPECT_MEMO_TTL) {
@@ -409,7 +360,7 @@ introspect_memo_put(const char *credential, size_t len, time_t now,
 	struct introspect_memo *m;
 	char *id;
 
-	if (credential == NULL || version < 0 || introspect_memo_mac(credential, len, mac) == -1 ||
+	if (credential == NULL || version < 0 || crypto_process_mac(credential, len, mac) == -1 ||
 	    (id = strdup(caller->client_id)) == NULL)
 		return;
 	if ((m = introspect_memo_find(mac)) == NULL) {
@@ -431,7 +382,7 @@ introspect_memo_forget(const char *credential, size_t len)
 	unsigned char mac[32];
 	struct introspect_memo *m;
 
-	if (credential != NULL && introspect_memo_mac(credential, len, mac) == 0 &&
+	if (credential != NULL && crypto_process_mac(credential, len, mac) == 0 &&
 	    (m = introspect_memo_find(mac)) != NULL)
 		introspect_memo_clear(m);
 }

@@ -203,6 +203,21 @@ test_tokens(void)
 	T_OK(1, "wipe NULL-safe");
 }
 
+/* The per-process MAC: stable within the process, input-sensitive. */
+static void
+test_process_mac(void)
+{
+	unsigned char a[32], b[32], c[32], d[32];
+
+	T_OK(crypto_process_mac("secret", 6, a) == 0, "process MAC");
+	T_OK(crypto_process_mac("secret", 6, b) == 0 && memcmp(a, b, 32) == 0,
+	    "process MAC stable for the same input");
+	T_OK(crypto_process_mac("secreu", 6, c) == 0 && memcmp(a, c, 32) != 0,
+	    "process MAC differs for one byte more");
+	T_OK(crypto_process_mac("secret", 5, d) == 0 && memcmp(a, d, 32) != 0,
+	    "process MAC differs for a prefix");
+}
+
 /* RFC 7636 Appendix B. */
 #define PKCE_V	"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define PKCE_C	"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -342,6 +357,7 @@ main(void)
 	test_digest();
 	test_ct();
 	test_tokens();
+	test_process_mac();
 	test_pkce();
 	test_password();
 	return t_done();
