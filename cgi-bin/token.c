@@ -41,6 +41,7 @@
 #include "audit.h"
 #include "bearer.h"
 #include "client.h"
+#include "clientjwt.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -108,6 +109,41 @@ token_refuse(struct req *r, struct resp *p, const char *grant_type, enum oauth_e
 }
 
 /*
+ * RFC 7523 §3 item 7 for a grant authenticated by a client assertion: a
+ * successful grant recorded the jti in the statement that wrote it
+ * (lib/issue.c); a refused one records it here, so that a captured
+ * assertion cannot be tried again, and a replay found here is answered as
+ * one.  Expired jti rows of the client are purged now and then.
+ */
+static void
+token_assertion_jti(struct req *r, const struct client *c, const char *grant_type, time_t now,
+    struct grant_result *res)
+{
+	enum oauth_error e;
+	const char *why;
+
+	if (!res->jti_recorded) {
+		if (res->error == OAUTH_OK) {
+			/* Cannot happen: every successful grant records it. */
+			log_err("client %s: grant succeeded without recording the assertion jti", c->id);
+			cJSON_Delete(res->body);
+			res->body = NULL;
+			res->error = OAUTH_SERVER_ERROR;
+			res->why = "internal error";
+			return;
+		}
+		e = clientjwt_record(c->id, c->assertion_jti, c->assertion_until, now, &why);
+		if (e == OAUTH_INVALID_CLIENT) {
+			grant_audit_failure(grant_type, c->id, r->remote_addr, e, why);
+			res->error = e;
+			res->why = why;
+		}
+		return;
+	}
+	clientjwt_purge_maybe(c->id, now);
+}
+
+/*
  * A code or refresh token request by a client that names itself with
  * client_id or Basic: the client's record and the grant's read are
  * fetched in ONE round trip (db_exec_batch) before authentication, then
@@ -144,7 +180,7 @@ token_endpoint(struct req *r, struct resp *p)
 	const char *why, *repeated, *grant_type;
 	struct client *client = NULL;
 	enum client_auth_method method;
-	struct grant_result res = { OAUTH_OK, NULL, NULL };
+	struct grant_result res = { OAUTH_OK, NULL, NULL, 0 };
 	struct grant_prefetch pf;
 	struct grant_req q;
 	enum oauth_error e;
@@ -175,7 +211,7 @@ token_endpoint(struct req *r, struct resp *p)
 		return token_refuse(r, p, NULL, OAUTH_UNSUPPORTED_GRANT_TYPE, tok.unsupported);
 
 	token_prefetch(r, gt, &pf);
-	e = client_authenticate(r, &client, &method, &why);
+	e = client_authenticate_flags(r, &client, &method, CLIENT_DEFER_JTI, &why);
 	client_preload(NULL, NULL);
 	if (e != OAUTH_OK) {
 		grant_prefetch_clear(&pf);
@@ -196,6 +232,8 @@ token_endpoint(struct req *r, struct resp *p)
 	q.address = r->remote_addr;
 	q.now = time(NULL);
 	gt->run(&q, &res);
+	if (client->assertion_jti != NULL)
+		token_assertion_jti(r, client, gt->name, q.now, &res);
 	client_free(client);
 	grant_prefetch_clear(&pf);
 

@@ -147,6 +147,7 @@ client_free(struct client *c)
 	free(c->scope);
 	cJSON_Delete(c->jwks);
 	free(c->jwks_uri);
+	free(c->assertion_jti);
 	free(c);
 }
 
@@ -280,12 +281,12 @@ client_token_endpoint(void)
  * client is the assertion's iss; see lib/clientjwt for every rule.
  */
 static enum oauth_error
-client_authenticate_jwt(struct req *r, struct client **out, const char **why)
+client_authenticate_jwt(struct req *r, struct client **out, int flags, const char **why)
 {
 	const char *type = form_get_nonempty(&r->fparams, "client_assertion_type");
 	const char *assertion = form_get_nonempty(&r->fparams, "client_assertion");
 	const char *body_id = form_get_nonempty(&r->fparams, "client_id");
-	const char *id, *url;
+	const char *id, *url, *jti;
 	struct client *c = NULL;
 	struct jwt *jwt;
 	enum oauth_error e = OAUTH_INVALID_CLIENT;
@@ -318,13 +319,26 @@ client_authenticate_jwt(struct req *r, struct client **out, const char **why)
 		}
 		goto out;
 	}
-	if ((e = clientjwt_verify(jwt, c, url, now, why)) != OAUTH_OK ||
-	    (e = clientjwt_record_jti(jwt, c->id, now, why)) != OAUTH_OK) {
-		log_info("client %s: client assertion refused: %s", c->id, *why);
-		goto out;
-	}
+	if ((e = clientjwt_verify(jwt, c, url, now, why)) != OAUTH_OK)
+		goto refused;
+	if (flags & CLIENT_DEFER_JTI) {
+		/* RFC 7523 §3 item 7 is kept by the caller: see client.h. */
+		if (clientjwt_jti_of(jwt, &jti, &c->assertion_until, why) == -1) {
+			e = OAUTH_INVALID_CLIENT;
+			goto refused;
+		}
+		if ((c->assertion_jti = strdup(jti)) == NULL) {
+			*why = "out of memory";
+			e = OAUTH_SERVER_ERROR;
+			goto out;
+		}
+	} else if ((e = clientjwt_record_jti(jwt, c->id, now, why)) != OAUTH_OK)
+		goto refused;
 	*out = c;
 	c = NULL;
+	goto out;
+refused:
+	log_info("client %s: client assertion refused: %s", c->id, *why);
 out:
 	client_free(c);
 	jwt_free(jwt);
@@ -398,6 +412,13 @@ enum oauth_error
 client_authenticate(struct req *r, struct client **out, enum client_auth_method *method,
     const char **why)
 {
+	return client_authenticate_flags(r, out, method, 0, why);
+}
+
+enum oauth_error
+client_authenticate_flags(struct req *r, struct client **out, enum client_auth_method *method,
+    int flags, const char **why)
+{
 	const char *authz = http_header(r, "Authorization");
 	const char *body_id = form_get_nonempty(&r->fparams, "client_id");
 	const char *body_secret = form_get_nonempty(&r->fparams, "client_secret");
@@ -428,7 +449,7 @@ client_authenticate(struct req *r, struct client **out, enum client_auth_method 
 		goto out;
 	}
 	if (assertion != NULL || assertion_type != NULL) {
-		if ((e = client_authenticate_jwt(r, out, why)) == OAUTH_OK)
+		if ((e = client_authenticate_jwt(r, out, flags, why)) == OAUTH_OK)
 			*method = CLIENT_AUTH_JWT;
 		goto out;
 	}

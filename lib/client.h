@@ -45,6 +45,10 @@ struct client {
 	long	 access_token_expiration;	/* 0: server default */
 	long	 refresh_token_expiration;	/* 0: server default */
 	int	 refresh_token;		/* auth.authorization_code.refresh_token */
+	/* CLIENT_DEFER_JTI: the verified assertion's jti, not yet recorded,
+	 * and until when it must be kept (epoch seconds); NULL otherwise. */
+	char	*assertion_jti;
+	long long assertion_until;
 };
 
 enum client_auth_method {
@@ -104,6 +108,19 @@ int		 client_auth_init(const struct config *cfg);
  */
 enum oauth_error client_authenticate(struct req *r, struct client **out,
 		    enum client_auth_method *method, const char **why);
+
+/*
+ * client_authenticate with flags.  CLIENT_DEFER_JTI: a client assertion's
+ * jti is not recorded here but left in (*out)->assertion_jti, so that the
+ * token endpoint records it in the same statement that writes the grant
+ * (one write transaction per token response); the caller must record it
+ * before answering, whatever the outcome (lib/grant.c does on success,
+ * cgi-bin/token.c otherwise), and must refuse the request as a replay
+ * when it was already there.
+ */
+#define CLIENT_DEFER_JTI	0x1
+enum oauth_error client_authenticate_flags(struct req *r, struct client **out,
+		    enum client_auth_method *method, int flags, const char **why);
 
 /*
  * Owned id of the client a token-family request claims to be, for the

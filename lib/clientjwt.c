@@ -282,41 +282,59 @@ out:
 	return rc;
 }
 
-enum oauth_error
-clientjwt_record_jti(const struct jwt *jwt, const char *client_id, time_t now,
-    const char **why)
+int
+clientjwt_jti_of(const struct jwt *jwt, const char **jti, long long *until, const char **why)
 {
-	static const char insert_sql[] =
-	    "INSERT INTO smart.jwt_ids (client_id, jti, expires_at) "
-	    "VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT DO NOTHING";
-	static const char purge_sql[] =
-	    "DELETE FROM smart.jwt_ids WHERE client_id = $1 AND expires_at < now()";
-	static time_t last_purge;
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(jwt->claims, "exp");
-	const char *jti = json_get_str(jwt->claims, "jti");
-	const char *params[3];
-	char until[32];
 	long long t;
-	PGresult *res;
-	enum oauth_error rc;
 
-	if (jti == NULL || !cJSON_IsNumber(exp) || !isfinite(exp->valuedouble)) {
+	*jti = json_get_str(jwt->claims, "jti");
+	if (*jti == NULL || !cJSON_IsNumber(exp) || !isfinite(exp->valuedouble)) {
 		*why = "client assertion jti or exp is missing";	/* verified before */
-		return OAUTH_INVALID_CLIENT;
+		return -1;
 	}
 	/* Kept while the assertion could still be accepted: exp plus the skew. */
 	t = (long long)exp->valuedouble;	/* bounded: verified to be near now */
 	if ((double)t < exp->valuedouble)
 		t++;
-	snprintf(until, sizeof(until), "%lld", t + CLIENTJWT_SKEW);
+	*until = t + CLIENTJWT_SKEW;
+	return 0;
+}
+
+void
+clientjwt_purge_maybe(const char *client_id, time_t now)
+{
+	static const char purge_sql[] =
+	    "DELETE FROM smart.jwt_ids WHERE client_id = $1 AND expires_at < now()";
+	static time_t last_purge;
+	const char *params[1];
+	PGresult *res;
+
+	if (now >= last_purge && now - last_purge < CLIENTJWT_PURGE_GAP)
+		return;
+	last_purge = now;
+	params[0] = client_id;
+	if ((res = db_exec(purge_sql, 1, params)) != NULL)
+		PQclear(res);
+}
+
+enum oauth_error
+clientjwt_record(const char *client_id, const char *jti, long long until, time_t now,
+    const char **why)
+{
+	static const char insert_sql[] =
+	    "INSERT INTO smart.jwt_ids (client_id, jti, expires_at) "
+	    "VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT DO NOTHING";
+	const char *params[3];
+	char buf[32];
+	PGresult *res;
+	enum oauth_error rc;
+
+	snprintf(buf, sizeof(buf), "%lld", until);
 	params[0] = client_id;
 	params[1] = jti;
-	params[2] = until;
-	if (now < last_purge || now - last_purge >= CLIENTJWT_PURGE_GAP) {
-		last_purge = now;
-		if ((res = db_exec(purge_sql, 1, params)) != NULL)
-			PQclear(res);
-	}
+	params[2] = buf;
+	clientjwt_purge_maybe(client_id, now);
 	if ((res = db_exec(insert_sql, 3, params)) == NULL) {
 		*why = "database unavailable";
 		return db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR;
@@ -326,9 +344,21 @@ clientjwt_record_jti(const struct jwt *jwt, const char *client_id, time_t now,
 		rc = OAUTH_OK;
 	else {
 		log_warn("client %s: client assertion jti replayed", client_id);
-		*why = "client assertion jti was already used (replay)";
+		*why = CLIENTJWT_REPLAY_WHY;
 		rc = OAUTH_INVALID_CLIENT;
 	}
 	PQclear(res);
 	return rc;
+}
+
+enum oauth_error
+clientjwt_record_jti(const struct jwt *jwt, const char *client_id, time_t now,
+    const char **why)
+{
+	const char *jti;
+	long long until;
+
+	if (clientjwt_jti_of(jwt, &jti, &until, why) == -1)
+		return OAUTH_INVALID_CLIENT;
+	return clientjwt_record(client_id, jti, until, now, why);
 }

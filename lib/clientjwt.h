@@ -76,13 +76,32 @@ enum oauth_error clientjwt_verify(const struct jwt *jwt, const struct client *c,
 const struct jwk *clientjwt_select_key(const struct jwk_set *set, const char *kid,
 		    const char *alg, int *unknown_kid, const char **why);
 
+/* The description of a replayed assertion, wherever it is found out. */
+#define CLIENTJWT_REPLAY_WHY	"client assertion jti was already used (replay)"
+
+/*
+ * The jti of a verified assertion (borrowed from jwt) and until when it
+ * must be remembered (epoch seconds: exp plus the skew).  0, or -1 with
+ * *why.
+ */
+int		 clientjwt_jti_of(const struct jwt *jwt, const char **jti, long long *until,
+		    const char **why);
+
 /*
  * Records the jti of a verified assertion (one INSERT; expired ids of the
  * client are purged now and then).  OAUTH_OK when new; OAUTH_INVALID_CLIENT
  * when already seen (replay); OAUTH_TEMPORARILY_UNAVAILABLE or
  * OAUTH_SERVER_ERROR when the database failed.  *why is set on failure.
+ * clientjwt_record takes the jti as clientjwt_jti_of gives it; the token
+ * endpoint's grants record it inside the statement that writes the grant
+ * instead (lib/issue.c), and call only clientjwt_purge_maybe.
  */
 enum oauth_error clientjwt_record_jti(const struct jwt *jwt, const char *client_id,
 		    time_t now, const char **why);
+enum oauth_error clientjwt_record(const char *client_id, const char *jti, long long until,
+		    time_t now, const char **why);
+
+/* Deletes the client's expired jti rows, at most once a minute per process. */
+void		 clientjwt_purge_maybe(const char *client_id, time_t now);
 
 #endif

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "clientjwt.h"
 #include "crypto.h"
 #include "db.h"
 #include "grant.h"
@@ -263,15 +264,28 @@ grant_reuse(const struct grant_req *q, struct grant_result *res, const char *eve
  * the response.  Called inside the transaction; ends it either way.
  */
 static void
-grant_finish(const struct grant_req *q, const struct issue_grant *g, struct issue_tokens *t,
+grant_finish(const struct grant_req *q, const struct issue_grant *g0, struct issue_tokens *t,
     const char *event, const char *grant_type, struct grant_result *res)
 {
 	const struct config *cfg = q->env->cfg;
 	cJSON *body = NULL, *d = NULL;
+	struct issue_grant gj = *g0, *g = &gj;
+	int seen;
 
+	gj.assertion_jti = res->jti_recorded ? NULL : q->client->assertion_jti;
+	gj.assertion_until = q->client->assertion_until;
 	if (issue_mint(cfg, q->env->signer, g, t) == -1) {
 		db_rollback();
 		grant_fail(res, OAUTH_SERVER_ERROR, "could not issue the tokens");
+		return;
+	}
+	/* RFC 7523 §3 item 7, in the grant's own transaction. */
+	if ((seen = issue_record_jti(g)) == -1)
+		goto dbfail;
+	if (seen == 1) {
+		db_rollback();
+		res->jti_recorded = 1;
+		grant_refuse(q, res, grant_type, OAUTH_INVALID_CLIENT, CLIENTJWT_REPLAY_WHY);
 		return;
 	}
 	if (issue_record(g, t) == -1)
@@ -299,6 +313,8 @@ grant_finish(const struct grant_req *q, const struct issue_grant *g, struct issu
 	}
 	res->error = OAUTH_OK;
 	res->body = body;
+	if (g->assertion_jti != NULL)
+		res->jti_recorded = 1;
 	goto out;
 dbfail:
 	grant_db_fail(res);
@@ -316,16 +332,21 @@ out:
  * transactional path, which finds out why (reuse included).
  */
 static void
-grant_finish_fast(const struct grant_req *q, const struct issue_grant *g,
+grant_finish_fast(const struct grant_req *q, const struct issue_grant *g0,
     struct issue_tokens *t, enum issue_consume kind, const char *consume_hash,
     const char *event, const char *grant_type, struct grant_result *res, int *fallback)
 {
 	const struct config *cfg = q->env->cfg;
 	cJSON *body = NULL, *d = NULL;
 	char *dtext = NULL;
-	int written = 0;
+	struct issue_grant gj = *g0, *g = &gj;
+	int outcome = 0;
 
 	*fallback = 0;
+	/* The assertion's jti is recorded by the same statement (one write
+	 * transaction per token response). */
+	gj.assertion_jti = res->jti_recorded ? NULL : q->client->assertion_jti;
+	gj.assertion_until = q->client->assertion_until;
 	if (issue_mint(cfg, q->env->signer, g, t) == -1) {
 		grant_fail(res, OAUTH_SERVER_ERROR, "could not issue the tokens");
 		return;
@@ -344,14 +365,21 @@ grant_finish_fast(const struct grant_req *q, const struct issue_grant *g,
 		grant_fail(res, OAUTH_SERVER_ERROR, "could not build the response");
 		goto out;
 	}
-	if (issue_commit(kind, consume_hash, g, t, event, q->address, dtext, &written) == -1) {
+	if (issue_commit(kind, consume_hash, g, t, event, q->address, dtext, &outcome) == -1) {
 		if (db_unavailable())
 			grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
 		else
 			grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
 		goto out;
 	}
-	if (!written) {
+	if (outcome & (ISSUE_WROTE_JTI | ISSUE_JTI_REPLAYED))
+		res->jti_recorded = 1;
+	if (outcome & ISSUE_JTI_REPLAYED) {
+		log_warn("client %s: client assertion jti replayed", g->client_id);
+		grant_refuse(q, res, grant_type, OAUTH_INVALID_CLIENT, CLIENTJWT_REPLAY_WHY);
+		goto out;
+	}
+	if (!(outcome & ISSUE_WROTE_GRANT)) {
 		*fallback = 1;
 		goto out;
 	}

@@ -87,6 +87,9 @@ struct grant_result {
 	enum oauth_error	 error;		/* OAUTH_OK on success */
 	const char		*why;		/* static description of a failure */
 	cJSON			*body;		/* owned token response on success */
+	/* 1 once the client assertion's jti (client->assertion_jti) is
+	 * recorded; the caller records it when the grant did not. */
+	int			 jti_recorded;
 };
 
 struct grant_type {

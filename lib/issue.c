@@ -366,64 +366,86 @@ issue_record(const struct issue_grant *g, const struct issue_tokens *t)
 #define ISSUE_USER_ACTIVE(t) \
 	"EXISTS (SELECT 1 FROM smart.users u WHERE u.id = " t ".user_id AND u.active)"
 
+/* The assertion's jti (params J and J+1), recorded first; with it, the
+ * consume also requires that the jti was new (j returned a row). */
+#define ISSUE_JTI(J, U) \
+	"j AS (INSERT INTO smart.jwt_ids (client_id, jti, expires_at) " \
+	"VALUES ($3, " J ", to_timestamp(" U "::bigint)) ON CONFLICT DO NOTHING RETURNING 1), "
+#define ISSUE_JTI_NEW	"AND EXISTS (SELECT 1 FROM j) "
+
 /* Rotation: the refresh token $16 of client $3 is consumed (used_at and
  * replaced_by = the successor's hash). */
-static const char issue_refresh_sql[] =
-    "WITH c AS (UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $10 "
-    "WHERE token_hash = $16 AND client_id = $3 AND used_at IS NULL "
-    "AND revoked_at IS NULL AND expires_at > now() AND " ISSUE_USER_ACTIVE("r") " "
-    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s "
-    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL "
-    "AND s.expires_at > now())) RETURNING 1), "
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
-    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), "
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
-    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) "
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), "
-    "(SELECT count(*) FROM e)";
+#define ISSUE_REFRESH(JTI, NEW, JCOUNT) \
+    "WITH " JTI "c AS (UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $10 " \
+    "WHERE token_hash = $16 AND client_id = $3 AND used_at IS NULL " \
+    "AND revoked_at IS NULL AND expires_at > now() AND " ISSUE_USER_ACTIVE("r") " " \
+    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
+    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
+    "AND s.expires_at > now())) " NEW "RETURNING 1), " \
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
+    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), " \
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
+    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) " \
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), " \
+    "(SELECT count(*) FROM e), " JCOUNT
+static const char issue_refresh_sql[] = ISSUE_REFRESH("", "", "0");
+static const char issue_refresh_jti_sql[] =
+    ISSUE_REFRESH(ISSUE_JTI("$20", "$21"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
 
 /* The authorization code $16 of client $3, with a refresh token. */
-static const char issue_code_refresh_sql[] =
-    "WITH c AS (UPDATE smart.authorization_codes c SET used_at = now() "
-    "WHERE code_hash = $16 AND client_id = $3 AND used_at IS NULL "
-    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " RETURNING 1), "
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
-    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), "
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
-    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) "
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), "
-    "(SELECT count(*) FROM e)";
+#define ISSUE_CODE_REFRESH(JTI, NEW, JCOUNT) \
+    "WITH " JTI "c AS (UPDATE smart.authorization_codes c SET used_at = now() " \
+    "WHERE code_hash = $16 AND client_id = $3 AND used_at IS NULL " \
+    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " " NEW "RETURNING 1), " \
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
+    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), " \
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
+    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) " \
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), " \
+    "(SELECT count(*) FROM e), " JCOUNT
+static const char issue_code_refresh_sql[] = ISSUE_CODE_REFRESH("", "", "0");
+static const char issue_code_refresh_jti_sql[] =
+    ISSUE_CODE_REFRESH(ISSUE_JTI("$20", "$21"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
 
 /* The authorization code $10 of client $3, no refresh token. */
-static const char issue_code_sql[] =
-    "WITH c AS (UPDATE smart.authorization_codes c SET used_at = now() "
-    "WHERE code_hash = $10 AND client_id = $3 AND used_at IS NULL "
-    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " RETURNING 1), "
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
-    "SELECT $11::text, 'success', $4, $3, $12::text, $13::jsonb FROM c RETURNING 1) "
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e)";
+#define ISSUE_CODE(JTI, NEW, JCOUNT) \
+    "WITH " JTI "c AS (UPDATE smart.authorization_codes c SET used_at = now() " \
+    "WHERE code_hash = $10 AND client_id = $3 AND used_at IS NULL " \
+    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " " NEW "RETURNING 1), " \
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
+    "SELECT $11::text, 'success', $4, $3, $12::text, $13::jsonb FROM c RETURNING 1) " \
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e), " \
+    JCOUNT
+static const char issue_code_sql[] = ISSUE_CODE("", "", "0");
+static const char issue_code_jti_sql[] =
+    ISSUE_CODE(ISSUE_JTI("$14", "$15"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
 
-/* client_credentials: nothing to consume. */
-static const char issue_plain_sql[] =
-    "WITH c AS (SELECT 1), "
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), "
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) "
-    "SELECT $10::text, 'success', $4, $3, $11::text, $12::jsonb FROM c RETURNING 1) "
-    "SELECT 1, (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e)";
+/* client_credentials: nothing to consume (with an assertion: its new jti). */
+#define ISSUE_PLAIN(JTI, C, JCOUNT) \
+    "WITH " JTI "c AS (" C "), " \
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
+    "SELECT $10::text, 'success', $4, $3, $11::text, $12::jsonb FROM c RETURNING 1) " \
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e), " \
+    JCOUNT
+static const char issue_plain_sql[] = ISSUE_PLAIN("", "SELECT 1", "0");
+static const char issue_plain_jti_sql[] =
+    ISSUE_PLAIN(ISSUE_JTI("$13", "$14"), "SELECT 1 FROM j", "(SELECT count(*) FROM j)");
 
 int
 issue_commit(enum issue_consume kind, const char *consume_hash, const struct issue_grant *g,
     const struct issue_tokens *t, const char *event, const char *address, const char *detail,
-    int *written)
+    int *outcome)
 {
-	const char *v[19], *sql;
+	const char *v[21], *sql;
 	struct issue_params p;
 	PGresult *res;
-	int n, i, rc = -1;
-	long c, a, r, e;
+	char until[24];
+	int n, i, rc = -1, jti = g->assertion_jti != NULL;
+	long c, a, r, e, j;
 
-	*written = 0;
+	*outcome = 0;
 	if (issue_params_fill(g, t, &p) == -1)
 		return -1;
 	for (i = 0; i < p.n; i++)
@@ -443,19 +465,27 @@ issue_commit(enum issue_consume kind, const char *consume_hash, const struct iss
 	v[n++] = event;
 	v[n++] = address != NULL && *address != '\0' ? address : NULL;
 	v[n++] = detail;
+	if (jti) {
+		snprintf(until, sizeof(until), "%lld", g->assertion_until);
+		v[n++] = g->assertion_jti;
+		v[n++] = until;
+	}
 	switch (kind) {
 	case ISSUE_CONSUME_REFRESH:
-		sql = issue_refresh_sql;
+		sql = jti ? issue_refresh_jti_sql : issue_refresh_sql;
 		break;
 	case ISSUE_CONSUME_CODE:
-		sql = p.n == 15 ? issue_code_refresh_sql : issue_code_sql;
+		if (p.n == 15)
+			sql = jti ? issue_code_refresh_jti_sql : issue_code_refresh_sql;
+		else
+			sql = jti ? issue_code_jti_sql : issue_code_sql;
 		break;
 	default:
 		if (p.n != 9) {
 			log_err("client_credentials grants carry no refresh token");
 			goto out;
 		}
-		sql = issue_plain_sql;
+		sql = jti ? issue_plain_jti_sql : issue_plain_sql;
 		break;
 	}
 	if ((res = db_exec(sql, n, v)) == NULL)
@@ -464,9 +494,12 @@ issue_commit(enum issue_consume kind, const char *consume_hash, const struct iss
 	a = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	r = strtol(PQgetvalue(res, 0, 2), NULL, 10);
 	e = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	j = strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
+	if (jti)
+		*outcome |= j == 1 ? ISSUE_WROTE_JTI : ISSUE_JTI_REPLAYED;
 	if (c == 1 && a == 1 && e == 1 && r == (p.n == 15 ? 1 : 0))
-		*written = 1;
+		*outcome |= ISSUE_WROTE_GRANT;
 	else if (c != 0) {
 		/* Cannot happen: every INSERT selects the one consumed row. */
 		log_err("grant statement wrote %ld/%ld/%ld rows for %ld consumed", a, r, e, c);
@@ -475,6 +508,30 @@ issue_commit(enum issue_consume kind, const char *consume_hash, const struct iss
 	rc = 0;
 out:
 	cJSON_free(p.ctx);
+	return rc;
+}
+
+int
+issue_record_jti(const struct issue_grant *g)
+{
+	static const char sql[] =
+	    "INSERT INTO smart.jwt_ids (client_id, jti, expires_at) "
+	    "VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT DO NOTHING";
+	const char *v[3];
+	char until[24];
+	PGresult *res;
+	int rc;
+
+	if (g->assertion_jti == NULL)
+		return 0;
+	snprintf(until, sizeof(until), "%lld", g->assertion_until);
+	v[0] = g->client_id;
+	v[1] = g->assertion_jti;
+	v[2] = until;
+	if ((res = db_exec(sql, 3, v)) == NULL)
+		return -1;
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+	PQclear(res);
 	return rc;
 }
 

@@ -68,6 +68,11 @@ struct issue_grant {
 	long long	 refresh_expires_at;	/* absolute, epoch seconds */
 	int		 online_only;
 	const char	*refresh_nonce;	/* nonce remembered for the family */
+
+	/* The jti of the client assertion that authenticated the request, to
+	 * record (smart.jwt_ids) with the grant; NULL when none or recorded. */
+	const char	*assertion_jti;
+	long long	 assertion_until;	/* keep it until then, epoch seconds */
 };
 
 /* The minted tokens; owned, release with issue_tokens_clear(). */
@@ -149,14 +154,29 @@ enum issue_consume {
  * redeemable for g->client_id since it was read (used, revoked, expired,
  * user disabled, login session ended), inserts the token rows as
  * issue_record does and the audit row (event, outcome "success", detail a
- * JSON object text).  *written is 1 when everything was written and
- * committed, 0 when the consume matched nothing and nothing was written
- * (the caller then takes its transactional path, which finds out why).
- * 0, or -1 on a database failure (nothing written; db_unavailable()).
+ * JSON object text).  With g->assertion_jti, the statement also records
+ * that jti for g->client_id (RFC 7523 §3 item 7) and writes nothing else
+ * when it was already recorded (a replay).  *outcome gets the flags:
+ * ISSUE_WROTE_GRANT when everything was written and committed (without
+ * it the consume matched nothing and the caller takes its transactional
+ * path, which finds out why), ISSUE_WROTE_JTI when the jti was recorded,
+ * ISSUE_JTI_REPLAYED when it was there already.  0, or -1 on a database
+ * failure (nothing written; db_unavailable()).
  */
+#define ISSUE_WROTE_GRANT	0x1
+#define ISSUE_WROTE_JTI		0x2
+#define ISSUE_JTI_REPLAYED	0x4
 int		 issue_commit(enum issue_consume kind, const char *consume_hash,
 		    const struct issue_grant *g, const struct issue_tokens *t, const char *event,
-		    const char *address, const char *detail, int *written);
+		    const char *address, const char *detail, int *outcome);
+
+/*
+ * Records g->assertion_jti inside the caller's transaction (the
+ * transactional path of a grant).  0 when recorded (or none), 1 when it
+ * was recorded before (a replay: the caller rolls back), -1 on a database
+ * failure.
+ */
+int		 issue_record_jti(const struct issue_grant *g);
 
 /*
  * Owned RFC 6749 §5.1 response: access_token, token_type "Bearer",

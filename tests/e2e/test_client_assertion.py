@@ -553,3 +553,79 @@ def test_expired_assertion_is_401_without_challenge(server, clients, keys):
     assert r.status_code == 401, r.text
     assert r.json()["error"] == "invalid_client"
     assert "WWW-Authenticate" not in r.headers
+
+
+# ---- the jti is recorded with the grant it authenticated ------------------------
+
+def jti_of(assertion):
+    return jwt.decode(assertion, options={"verify_signature": False})["jti"]
+
+
+def token_rows(demo, cid):
+    return demo.query("SELECT count(*) FROM smart.access_tokens WHERE client_id = %s", (cid,))[0][0]
+
+
+def test_jti_replay_after_a_successful_grant_refused(server, clients, keys, demo):
+    a = sign(keys["es384"], claims(server, "pkj-main"))
+    before = token_rows(demo, "pkj-main")
+    assert backend_token(server, a).status_code == 200
+    assert_refused(backend_token(server, a), "replay")
+    assert token_rows(demo, "pkj-main") == before + 1
+    assert demo.query("SELECT count(*) FROM smart.jwt_ids WHERE client_id = %s AND jti = %s",
+                      ("pkj-main", jti_of(a)))[0][0] == 1
+
+
+def test_assertion_of_a_refused_grant_cannot_be_used_again(server, clients, keys, demo):
+    # The first use fails in the grant (an unknown refresh token), yet the
+    # assertion is spent: a captured copy cannot get a token afterwards.
+    a = sign(keys["es384"], claims(server, "pkj-main"))
+    assert_accepted(probe(server, a))
+    before = token_rows(demo, "pkj-main")
+    assert_refused(backend_token(server, a), "replay")
+    assert token_rows(demo, "pkj-main") == before
+
+
+def test_assertion_grant_is_one_write_transaction(server, clients, keys, demo):
+    # The jti, the token row and the audit row commit together: one
+    # transaction id between two of the test's own.
+    for _ in range(3):
+        a = sign(keys["es384"], claims(server, "pkj-main"))
+        x0 = demo.query("SELECT txid_current()")[0][0]
+        assert backend_token(server, a).status_code == 200
+        x1 = demo.query("SELECT txid_current()")[0][0]
+        if x1 - x0 == 2:
+            break
+    assert x1 - x0 == 2, "expected exactly one write transaction for the grant"
+
+
+def test_parallel_replays_of_one_assertion_issue_one_token(server, clients, keys, demo):
+    from concurrent.futures import ThreadPoolExecutor
+    a = sign(keys["es384"], claims(server, "pkj-main"))
+    before = token_rows(demo, "pkj-main")
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(lambda _: backend_token(server, a), range(8)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [401] * 7, [(r.status_code, r.text) for r in results]
+    for r in results:
+        if r.status_code == 401:
+            assert "replay" in r.json()["error_description"], r.text
+    assert token_rows(demo, "pkj-main") == before + 1
+
+
+def test_assertion_replay_on_the_code_grant_refused(server, clients, keys, demo):
+    cid = "pkj-app"
+    flow = smartflow.start(server, cid, REDIRECT, "launch/patient openid offline_access patient/*.rs",
+                           username="alice", password="alice-password")
+    assert flow.kind == "redirect" and flow.code, flow
+    a = sign(keys["es384"], claims(server, cid))
+    # A refresh that fails spends the assertion; the code stays redeemable.
+    r = requests.post(token_url(server), data={
+        "grant_type": "refresh_token", "refresh_token": b64u(uuid.uuid4().bytes * 2),
+        "client_assertion_type": TYPE, "client_assertion": a}, timeout=20)
+    assert r.status_code == 400, r.text
+    data = {"grant_type": "authorization_code", "code": flow.code, "redirect_uri": REDIRECT,
+            "code_verifier": flow.verifier, "client_assertion_type": TYPE, "client_assertion": a}
+    assert_refused(requests.post(token_url(server), data=data, timeout=20), "replay")
+    data["client_assertion"] = sign(keys["es384"], claims(server, cid))
+    r = requests.post(token_url(server), data=data, timeout=20)
+    assert r.status_code == 200, r.text
