@@ -270,7 +270,8 @@ grant_finish(const struct grant_req *q, const struct issue_grant *g0, struct iss
 	const struct config *cfg = q->env->cfg;
 	cJSON *body = NULL, *d = NULL;
 	struct issue_grant gj = *g0, *g = &gj;
-	int seen;
+	enum oauth_error seen;
+	const char *why;
 
 	gj.assertion_jti = res->jti_recorded ? NULL : q->client->assertion_jti;
 	gj.assertion_until = q->client->assertion_until;
@@ -280,12 +281,14 @@ grant_finish(const struct grant_req *q, const struct issue_grant *g0, struct iss
 		return;
 	}
 	/* RFC 7523 §3 item 7, in the grant's own transaction. */
-	if ((seen = issue_record_jti(g)) == -1)
-		goto dbfail;
-	if (seen == 1) {
+	if (g->assertion_jti != NULL &&
+	    (seen = clientjwt_record(g->client_id, g->assertion_jti, g->assertion_until,
+	    q->now, &why)) != OAUTH_OK) {
+		if (seen != OAUTH_INVALID_CLIENT)
+			goto dbfail;
 		db_rollback();
 		res->jti_recorded = 1;
-		grant_refuse(q, res, grant_type, OAUTH_INVALID_CLIENT, CLIENTJWT_REPLAY_WHY);
+		grant_refuse(q, res, grant_type, OAUTH_INVALID_CLIENT, why);
 		return;
 	}
 	if (issue_record(g, t) == -1)

@@ -373,65 +373,59 @@ issue_record(const struct issue_grant *g, const struct issue_tokens *t)
 	"VALUES ($3, " J ", to_timestamp(" U "::bigint)) ON CONFLICT DO NOTHING RETURNING 1), "
 #define ISSUE_JTI_NEW	"AND EXISTS (SELECT 1 FROM j) "
 
+/* After the consume c: the access token row, the successor refresh token
+ * row (N: "n AS (...), " or ""), the audit row (event, address and detail
+ * at $E, $E1, $E2), and the counts c, a, n (NC), e and j (JC). */
+#define ISSUE_WRITES(N, NC, E, E1, E2, JC) \
+    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " N \
+    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
+    "SELECT " E "::text, 'success', $4, $3, " E1 "::text, " E2 "::jsonb FROM c RETURNING 1) " \
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), " NC ", " \
+    "(SELECT count(*) FROM e), " JC
+#define ISSUE_N		"n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), "
+#define ISSUE_NC	"(SELECT count(*) FROM n)"
+#define ISSUE_JC	"(SELECT count(*) FROM j)"
+
 /* Rotation: the refresh token $16 of client $3 is consumed (used_at and
  * replaced_by = the successor's hash). */
-#define ISSUE_REFRESH(JTI, NEW, JCOUNT) \
+#define ISSUE_REFRESH(JTI, NEW, JC) \
     "WITH " JTI "c AS (UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $10 " \
     "WHERE token_hash = $16 AND client_id = $3 AND used_at IS NULL " \
     "AND revoked_at IS NULL AND expires_at > now() AND " ISSUE_USER_ACTIVE("r") " " \
     "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
     "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
     "AND s.expires_at > now())) " NEW "RETURNING 1), " \
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
-    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), " \
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
-    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) " \
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), " \
-    "(SELECT count(*) FROM e), " JCOUNT
+    ISSUE_WRITES(ISSUE_N, ISSUE_NC, "$17", "$18", "$19", JC)
 static const char issue_refresh_sql[] = ISSUE_REFRESH("", "", "0");
 static const char issue_refresh_jti_sql[] =
-    ISSUE_REFRESH(ISSUE_JTI("$20", "$21"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
+    ISSUE_REFRESH(ISSUE_JTI("$20", "$21"), ISSUE_JTI_NEW, ISSUE_JC);
 
-/* The authorization code $16 of client $3, with a refresh token. */
-#define ISSUE_CODE_REFRESH(JTI, NEW, JCOUNT) \
+/* The authorization code $C of client $3 (used_at set). */
+#define ISSUE_CODE_CONSUME(JTI, C, NEW) \
     "WITH " JTI "c AS (UPDATE smart.authorization_codes c SET used_at = now() " \
-    "WHERE code_hash = $16 AND client_id = $3 AND used_at IS NULL " \
-    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " " NEW "RETURNING 1), " \
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
-    "n AS (" ISSUE_REFRESH_COLS "FROM c RETURNING 1), " \
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
-    "SELECT $17::text, 'success', $4, $3, $18::text, $19::jsonb FROM c RETURNING 1) " \
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM n), " \
-    "(SELECT count(*) FROM e), " JCOUNT
-static const char issue_code_refresh_sql[] = ISSUE_CODE_REFRESH("", "", "0");
+    "WHERE code_hash = " C " AND client_id = $3 AND used_at IS NULL " \
+    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " " NEW "RETURNING 1), "
+
+/* The code $16, with a refresh token. */
+static const char issue_code_refresh_sql[] =
+    ISSUE_CODE_CONSUME("", "$16", "") ISSUE_WRITES(ISSUE_N, ISSUE_NC, "$17", "$18", "$19", "0");
 static const char issue_code_refresh_jti_sql[] =
-    ISSUE_CODE_REFRESH(ISSUE_JTI("$20", "$21"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
+    ISSUE_CODE_CONSUME(ISSUE_JTI("$20", "$21"), "$16", ISSUE_JTI_NEW)
+    ISSUE_WRITES(ISSUE_N, ISSUE_NC, "$17", "$18", "$19", ISSUE_JC);
 
-/* The authorization code $10 of client $3, no refresh token. */
-#define ISSUE_CODE(JTI, NEW, JCOUNT) \
-    "WITH " JTI "c AS (UPDATE smart.authorization_codes c SET used_at = now() " \
-    "WHERE code_hash = $10 AND client_id = $3 AND used_at IS NULL " \
-    "AND expires_at > now() AND " ISSUE_USER_ACTIVE("c") " " NEW "RETURNING 1), " \
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
-    "SELECT $11::text, 'success', $4, $3, $12::text, $13::jsonb FROM c RETURNING 1) " \
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e), " \
-    JCOUNT
-static const char issue_code_sql[] = ISSUE_CODE("", "", "0");
+/* The code $10, no refresh token. */
+static const char issue_code_sql[] =
+    ISSUE_CODE_CONSUME("", "$10", "") ISSUE_WRITES("", "0", "$11", "$12", "$13", "0");
 static const char issue_code_jti_sql[] =
-    ISSUE_CODE(ISSUE_JTI("$14", "$15"), ISSUE_JTI_NEW, "(SELECT count(*) FROM j)");
+    ISSUE_CODE_CONSUME(ISSUE_JTI("$14", "$15"), "$10", ISSUE_JTI_NEW)
+    ISSUE_WRITES("", "0", "$11", "$12", "$13", ISSUE_JC);
 
 /* client_credentials: nothing to consume (with an assertion: its new jti). */
-#define ISSUE_PLAIN(JTI, C, JCOUNT) \
-    "WITH " JTI "c AS (" C "), " \
-    "a AS (" ISSUE_ACCESS_COLS "FROM c RETURNING 1), " \
-    "e AS (INSERT INTO smart.audit_events (event, outcome, user_id, client_id, address, detail) " \
-    "SELECT $10::text, 'success', $4, $3, $11::text, $12::jsonb FROM c RETURNING 1) " \
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), 0, (SELECT count(*) FROM e), " \
-    JCOUNT
-static const char issue_plain_sql[] = ISSUE_PLAIN("", "SELECT 1", "0");
+static const char issue_plain_sql[] =
+    "WITH c AS (SELECT 1), " ISSUE_WRITES("", "0", "$10", "$11", "$12", "0");
 static const char issue_plain_jti_sql[] =
-    ISSUE_PLAIN(ISSUE_JTI("$13", "$14"), "SELECT 1 FROM j", "(SELECT count(*) FROM j)");
+    "WITH " ISSUE_JTI("$13", "$14") "c AS (SELECT 1 FROM j), "
+    ISSUE_WRITES("", "0", "$10", "$11", "$12", ISSUE_JC);
 
 int
 issue_commit(enum issue_consume kind, const char *consume_hash, const struct issue_grant *g,
@@ -508,30 +502,6 @@ issue_commit(enum issue_consume kind, const char *consume_hash, const struct iss
 	rc = 0;
 out:
 	cJSON_free(p.ctx);
-	return rc;
-}
-
-int
-issue_record_jti(const struct issue_grant *g)
-{
-	static const char sql[] =
-	    "INSERT INTO smart.jwt_ids (client_id, jti, expires_at) "
-	    "VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT DO NOTHING";
-	const char *v[3];
-	char until[24];
-	PGresult *res;
-	int rc;
-
-	if (g->assertion_jti == NULL)
-		return 0;
-	snprintf(until, sizeof(until), "%lld", g->assertion_until);
-	v[0] = g->client_id;
-	v[1] = g->assertion_jti;
-	v[2] = until;
-	if ((res = db_exec(sql, 3, v)) == NULL)
-		return -1;
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-	PQclear(res);
 	return rc;
 }
 

@@ -170,13 +170,6 @@ int		 issue_commit(enum issue_consume kind, const char *consume_hash,
 		    const struct issue_grant *g, const struct issue_tokens *t, const char *event,
 		    const char *address, const char *detail, int *outcome);
 
-/*
- * Records g->assertion_jti inside the caller's transaction (the
- * transactional path of a grant).  0 when recorded (or none), 1 when it
- * was recorded before (a replay: the caller rolls back), -1 on a database
- * failure.
- */
-int		 issue_record_jti(const struct issue_grant *g);
 
 /*
  * Owned RFC 6749 §5.1 response: access_token, token_type "Bearer",

@@ -38,85 +38,63 @@ ALTER TABLE smart.refresh_tokens
 	DROP CONSTRAINT refresh_tokens_client_id_fkey,
 	DROP CONSTRAINT refresh_tokens_user_id_fkey;
 
--- Deleting clients or users: their tokens go in the same transaction.
-CREATE FUNCTION smart._tokens_of_deleted_clients() RETURNS trigger
+-- The triggers below serve smart.clients and smart.users alike: TG_ARGV[0]
+-- names the token column that holds their id (client_id or user_id).
+
+-- Deleted clients or users: their tokens go in the same transaction.
+CREATE FUNCTION smart._tokens_of_deleted() RETURNS trigger
 LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
 BEGIN
-	DELETE FROM access_tokens t USING gone g WHERE t.client_id = g.id;
-	DELETE FROM refresh_tokens r USING gone g WHERE r.client_id = g.id;
+	EXECUTE format('DELETE FROM smart.access_tokens t USING gone g WHERE t.%I = g.id',
+		TG_ARGV[0]);
+	EXECUTE format('DELETE FROM smart.refresh_tokens t USING gone g WHERE t.%I = g.id',
+		TG_ARGV[0]);
 	RETURN NULL;
 END
 $$;
 CREATE TRIGGER clients_delete_tokens AFTER DELETE ON smart.clients
 	REFERENCING OLD TABLE AS gone
-	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_deleted_clients();
-
-CREATE FUNCTION smart._tokens_of_deleted_users() RETURNS trigger
-LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
-BEGIN
-	DELETE FROM access_tokens t USING gone g WHERE t.user_id = g.id;
-	DELETE FROM refresh_tokens r USING gone g WHERE r.user_id = g.id;
-	RETURN NULL;
-END
-$$;
+	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_deleted('client_id');
 CREATE TRIGGER users_delete_tokens AFTER DELETE ON smart.users
 	REFERENCING OLD TABLE AS gone
-	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_deleted_users();
+	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_deleted('user_id');
 
--- Renaming the id of a client or user (the keys refused it): its tokens go,
--- as if it had been deleted and created anew.
-CREATE FUNCTION smart._tokens_of_renamed_clients() RETURNS trigger
+-- A renamed id (the keys refused it): its tokens go, as if the client or
+-- user had been deleted and created anew.
+CREATE FUNCTION smart._tokens_of_renamed() RETURNS trigger
 LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
 BEGIN
-	DELETE FROM access_tokens t USING (SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g
-	 WHERE t.client_id = g.id;
-	DELETE FROM refresh_tokens r USING (SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g
-	 WHERE r.client_id = g.id;
+	EXECUTE format('DELETE FROM smart.access_tokens t USING '
+		'(SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g WHERE t.%I = g.id',
+		TG_ARGV[0]);
+	EXECUTE format('DELETE FROM smart.refresh_tokens t USING '
+		'(SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g WHERE t.%I = g.id',
+		TG_ARGV[0]);
 	RETURN NULL;
 END
 $$;
 CREATE TRIGGER clients_rename_tokens AFTER UPDATE ON smart.clients
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_renamed_clients();
-
-CREATE FUNCTION smart._tokens_of_renamed_users() RETURNS trigger
-LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
-BEGIN
-	DELETE FROM access_tokens t USING (SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g
-	 WHERE t.user_id = g.id;
-	DELETE FROM refresh_tokens r USING (SELECT id FROM old_rows EXCEPT SELECT id FROM new_rows) g
-	 WHERE r.user_id = g.id;
-	RETURN NULL;
-END
-$$;
+	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_renamed('client_id');
 CREATE TRIGGER users_rename_tokens AFTER UPDATE ON smart.users
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_renamed_users();
+	FOR EACH STATEMENT EXECUTE FUNCTION smart._tokens_of_renamed('user_id');
 
 -- A client or user created (not replaced) under an id that had tokens
 -- before: rows left by a grant that raced the old one's deletion are not
 -- its tokens.
-CREATE FUNCTION smart._tokens_of_new_clients() RETURNS trigger
+CREATE FUNCTION smart._tokens_of_created() RETURNS trigger
 LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
 BEGIN
-	DELETE FROM access_tokens WHERE client_id = NEW.id;
-	DELETE FROM refresh_tokens WHERE client_id = NEW.id;
+	EXECUTE format('DELETE FROM smart.access_tokens WHERE %I = $1', TG_ARGV[0]) USING NEW.id;
+	EXECUTE format('DELETE FROM smart.refresh_tokens WHERE %I = $1', TG_ARGV[0]) USING NEW.id;
 	RETURN NULL;
 END
 $$;
 CREATE TRIGGER clients_new_tokens AFTER INSERT ON smart.clients
-	FOR EACH ROW EXECUTE FUNCTION smart._tokens_of_new_clients();
-
-CREATE FUNCTION smart._tokens_of_new_users() RETURNS trigger
-LANGUAGE plpgsql SET search_path = smart, pg_temp AS $$
-BEGIN
-	DELETE FROM access_tokens WHERE user_id = NEW.id;
-	DELETE FROM refresh_tokens WHERE user_id = NEW.id;
-	RETURN NULL;
-END
-$$;
+	FOR EACH ROW EXECUTE FUNCTION smart._tokens_of_created('client_id');
 CREATE TRIGGER users_new_tokens AFTER INSERT ON smart.users
-	FOR EACH ROW EXECUTE FUNCTION smart._tokens_of_new_users();
+	FOR EACH ROW EXECUTE FUNCTION smart._tokens_of_created('user_id');
 
 -- Time-ordered indexes.
 DROP INDEX smart.access_tokens_expires_idx;

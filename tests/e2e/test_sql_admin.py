@@ -546,6 +546,42 @@ def test_delete_client_revokes_its_tokens(pg):
     assert pg.query("SELECT count(*) FROM smart.access_tokens WHERE jti = 't-jti-1'")[0][0] == 0
 
 
+def test_delete_user_deletes_its_tokens(pg):
+    put(pg, {"resourceType": "Client", "id": "t-del-utok"})
+    put(pg, {"resourceType": "User", "id": "t-del-utok-user"})
+    pg.exec("INSERT INTO smart.access_tokens (jti, client_id, user_id, expires_at) "
+            "VALUES ('t-jti-u1', 't-del-utok', 't-del-utok-user', now() + interval '1 hour')")
+    pg.exec("INSERT INTO smart.refresh_tokens (token_hash, family_id, client_id, user_id, expires_at) "
+            "VALUES (repeat('a', 64), gen_random_uuid(), 't-del-utok', 't-del-utok-user', "
+            "now() + interval '1 day')")
+    pg.query("SELECT smart.delete('User', 't-del-utok-user')")
+    assert pg.query("SELECT count(*) FROM smart.access_tokens WHERE jti = 't-jti-u1'")[0][0] == 0
+    assert pg.query("SELECT count(*) FROM smart.refresh_tokens WHERE token_hash = repeat('a', 64)")[0][0] == 0
+
+
+def test_renaming_a_client_id_drops_its_tokens(pg):
+    put(pg, {"resourceType": "Client", "id": "t-ren-tok"})
+    pg.exec("INSERT INTO smart.access_tokens (jti, client_id, expires_at) "
+            "VALUES ('t-jti-r1', 't-ren-tok', now() + interval '1 hour')")
+    pg.exec("UPDATE smart.clients SET id = 't-ren-tok-2' WHERE id = 't-ren-tok'")
+    assert pg.query("SELECT count(*) FROM smart.access_tokens WHERE jti = 't-jti-r1'")[0][0] == 0
+    # Replacing a client (same id) keeps its tokens.
+    put(pg, {"resourceType": "Client", "id": "t-ren-tok-3"})
+    pg.exec("INSERT INTO smart.access_tokens (jti, client_id, expires_at) "
+            "VALUES ('t-jti-r3', 't-ren-tok-3', now() + interval '1 hour')")
+    put(pg, {"resourceType": "Client", "id": "t-ren-tok-3", "active": True})
+    assert pg.query("SELECT count(*) FROM smart.access_tokens WHERE jti = 't-jti-r3'")[0][0] == 1
+
+
+def test_recreated_client_does_not_inherit_stale_token_rows(pg):
+    # A row left under an id with no client (a grant that raced the
+    # client's deletion) is not the token of a client created later.
+    pg.exec("INSERT INTO smart.access_tokens (jti, client_id, expires_at) "
+            "VALUES ('t-jti-stale', 't-reborn', now() + interval '1 hour')")
+    put(pg, {"resourceType": "Client", "id": "t-reborn"})
+    assert pg.query("SELECT count(*) FROM smart.access_tokens WHERE jti = 't-jti-stale'")[0][0] == 0
+
+
 def test_delete_fhir_resource_keeps_history(pg):
     put(pg, {"resourceType": "Encounter", "id": "t-del-enc", "status": "finished"})
     assert pg.query("SELECT smart.delete('Encounter', 't-del-enc')")[0][0] is True
