@@ -16,9 +16,10 @@
 --   BENCH_THREADS  the number of wrk threads (-t)
 --   BENCH_DELAY_US pace each connection (see the end of this file)
 --
--- done() prints two lines:
+-- done() prints two lines, and a third per thread that had a bad answer:
 --   RESULT requests seconds p50_ms p99_ms bad socket_errors exhausted
 --   BUSY answers_503 of_them_with_Retry-After timeouts
+--   SAMPLE status body  (the thread's first bad answer, 160 bytes at most)
 local threads = {}
 local next_id = 0
 
@@ -79,6 +80,8 @@ end
 function response(status, hdrs, body)
 	if status >= bad_from then
 		bad = bad + 1
+		-- The first bad answer of each thread, to say what went wrong.
+		if not sample then sample = status .. " " .. (body or ""):sub(1, 160):gsub("%s+", " ") end
 		if status == 503 then
 			busy = busy + 1
 			if hdrs["Retry-After"] or hdrs["retry-after"] then retry_after = retry_after + 1 end
@@ -99,6 +102,10 @@ function done(summary, latency, requests)
 		summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
 		b, e.connect + e.read + e.write + e.timeout, x))
 	io.write(string.format("BUSY %d %d %d\n", busy503, ra, e.timeout))
+	for _, t in ipairs(threads) do
+		local s = t:get("sample")
+		if s then io.write("SAMPLE " .. s .. "\n") end
+	end
 end
 
 -- BENCH_DELAY_US: pace each connection, waiting that many microseconds on
