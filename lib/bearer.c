@@ -70,6 +70,14 @@ bearer_is_bearer(const char *authorization)
 	    (authorization[6] == ' ' || authorization[6] == '\t' || authorization[6] == '\0');
 }
 
+/* [A-Za-z0-9-_.] (strspn with a 65-byte set builds its table on every call). */
+static int
+bearer_jws_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	    ch == '-' || ch == '_' || ch == '.';
+}
+
 enum bearer_error
 bearer_parse_header(const char *authorization, const char **token, size_t *len)
 {
@@ -86,7 +94,8 @@ bearer_parse_header(const char *authorization, const char **token, size_t *len)
 	while (*p == ' ')
 		p++;
 	/* JWS compact serialisation: base64url parts joined by dots. */
-	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+	for (n = 0; bearer_jws_char(p[n]); n++)
+		;
 	if (n == 0 || p[n] != '\0' || n > JWT_MAX_LEN)
 		return BEARER_MALFORMED;
 	*token = p;
@@ -216,13 +225,7 @@ bearer_col_true(PGresult *res, int col)
 
 /* Step 4's statement: the token's row, its client and its user. */
 static const char bearer_row_sql[] =
-    "SELECT t.client_id, t.user_id, t.scope, t.launch_context::text, "
-    "t.revoked_at IS NOT NULL, t.expires_at <= now(), c.active, "
-    "coalesce(u.active, t.user_id IS NULL) "
-    "FROM smart.access_tokens t "
-    "JOIN smart.clients c ON c.id = t.client_id "
-    "LEFT JOIN smart.users u ON u.id = t.user_id "
-    "WHERE t.jti = $1";
+    "SELECT " BEARER_ROW_COLUMNS " FROM " BEARER_ROW_FROM " WHERE t.jti = $1";
 
 /*
  * Step 4 on the row statement's result (borrowed).  Fills b's client_id,
@@ -236,7 +239,12 @@ bearer_check_row(struct bearer *b, const cJSON *claims, PGresult *res)
 	const char *cid = json_get_str(claims, "client_id");
 	const char *lc;
 
-	if (PQntuples(res) != 1) {
+	if (PQnfields(res) < BEARER_ROW_NCOLS) {
+		log_err("access token row: the statement has too few columns");
+		return BEARER_INTERNAL;
+	}
+	/* No row, or a NULL client (the LEFT JOIN form of bearer.h): no record. */
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		log_info("access token refused: not recorded (client %s)", cid);
 		return BEARER_REVOKED;
 	}

@@ -27,7 +27,11 @@
  * A program that batches step 4 with its own statements (one database
  * round trip per request, db_exec_batch) calls bearer_check_offline,
  * puts bearer_row_stmt into its batch and hands the result to
- * bearer_check_result; bearer_authenticate is the three in a row.
+ * bearer_check_result; bearer_authenticate is the three in a row.  A
+ * program that folds step 4 into a statement of its own (one statement
+ * instead of a batch, as the FHIR gateway does) selects
+ * BEARER_ROW_COLUMNS first and LEFT JOINs BEARER_ROW_FROM on the jti, and
+ * hands that result to bearer_check_result the same way.
  *
  * Owns the struct bearer it returns and a public-only copy of the key set
  * (bearer_keys_load), so a resource server never holds a private key.
@@ -142,12 +146,30 @@ enum bearer_error bearer_check_offline(const char *authorization,
 		    const struct jwk_set *keys, const char *fhir_base, time_t now,
 		    struct bearer_pending *pd);
 
+/*
+ * Step 4's columns and tables.  A statement of the caller's own may take
+ * them as its first columns with "FROM (VALUES (1)) x LEFT JOIN ("
+ * BEARER_ROW_FROM ") ON t.jti = $n": its one row then has a NULL first
+ * column when the token has no row, which bearer_check_result refuses as
+ * it refuses a missing row.  Aliases t, c and u are taken.
+ */
+#define BEARER_ROW_COLUMNS \
+	"t.client_id, t.user_id, t.scope, t.launch_context::text, " \
+	"t.revoked_at IS NOT NULL, t.expires_at <= now(), c.active, " \
+	"coalesce(u.active, t.user_id IS NULL)"
+#define BEARER_ROW_NCOLS	8
+#define BEARER_ROW_FROM \
+	"smart.access_tokens t " \
+	"JOIN smart.clients c ON c.id = t.client_id " \
+	"LEFT JOIN smart.users u ON u.id = t.user_id"
+
 /* Fills s with step 4's statement for pd (parameters borrowed from pd). */
 void		 bearer_row_stmt(struct bearer_pending *pd, struct db_stmt *s);
 
 /*
  * Step 4 on the statement's result (borrowed; NULL when the statement
- * failed: BEARER_DB_UNAVAILABLE or BEARER_INTERNAL after db_unavailable).
+ * failed: BEARER_DB_UNAVAILABLE or BEARER_INTERNAL after db_unavailable):
+ * bearer_row_stmt's, or one row led by BEARER_ROW_COLUMNS (see above).
  * On BEARER_OK *out holds the verified token (owned, bearer_free), and
  * the claims moved from pd into it.
  */

@@ -78,26 +78,42 @@ gw_db_error(struct gw_out *o)
 }
 
 int
-gw_json_str(struct buf *b, const char *s)
+gw_json_chars(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t n;
 
-	buf_puts(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
+	for (;;) {
+		/* The run of characters that need no escape, in one piece. */
+		for (n = 0; s[n] != '\0' && s[n] != '"' && s[n] != '\\' &&
+		    (unsigned char)s[n] >= 0x20; n++)
+			;
+		if (n > 0)
+			buf_append(b, s, n);
+		s += n;
+		if (*s == '\0')
+			break;
+		if (*s == '"' || *s == '\\') {
+			char e[2] = { '\\', *s };
 
 			buf_append(b, e, 2);
-		} else if (ch < 0x20) {
+		} else {
+			unsigned char ch = (unsigned char)*s;
 			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
 
 			buf_append(b, e, 6);
-		} else
-			buf_append(b, s, 1);
+		}
+		s++;
 	}
-	return buf_puts(b, "\"");
+	return b->failed ? -1 : 0;
+}
+
+int
+gw_json_str(struct buf *b, const char *s)
+{
+	buf_append(b, "\"", 1);
+	gw_json_chars(b, s);
+	return buf_append(b, "\"", 1);
 }
 
 void
@@ -305,7 +321,7 @@ gw_prefer(const char *prefer, const char *pref)
 }
 
 static int
-gw_reply(struct resp *p, const struct gw_out *o)
+gw_reply(struct resp *p, struct gw_out *o)
 {
 	char hdr[200], ra[16];
 
@@ -332,8 +348,16 @@ gw_reply(struct resp *p, const struct gw_out *o)
 		http_resp_header(p, "Last-Modified", o->last_modified);
 	if (o->status == 405)
 		http_resp_header(p, "Allow", GW_METHODS);
-	if (o->body.len > 0)
-		return http_resp_body(p, o->status, OUTCOME_FHIR_JSON, o->body.data, o->body.len);
+	if (o->body.len > 0) {
+		/* http_resp_body, but the body moves instead of being copied. */
+		p->status = o->status;
+		if (http_resp_header(p, "Content-Type", OUTCOME_FHIR_JSON) == -1)
+			return -1;
+		buf_free(&p->body);
+		p->body = o->body;
+		memset(&o->body, 0, sizeof(o->body));
+		return p->body.failed ? -1 : 0;
+	}
 	http_resp_status(p, o->status);
 	return o->body.failed ? -1 : 0;
 }
@@ -444,52 +468,62 @@ gw_json_body(struct req *r, long max, cJSON **out, const char **why)
 }
 
 /*
+ * The request's one statement: the token's row (lib/bearer step 4:
+ * revocation seen at once), the AccessPolicy version poll and, for a
+ * plain read, the resource.  One statement rather than a pipeline of
+ * three: the same PostgreSQL CPU (a pipeline already shares one
+ * transaction), less libpq work here.  The VALUES row makes it answer
+ * exactly one row whatever is missing: a token without a row has NULLs in
+ * the bearer columns, a missing resource NULLs in the store's.
+ */
+#define GW_AUTH_COLS	BEARER_ROW_COLUMNS ", " POLICYDB_VERSION_EXPR
+#define GW_AUTH_FROM	" FROM (VALUES (1)) gw_one LEFT JOIN (" BEARER_ROW_FROM ") ON t.jti = $1"
+#define GW_VERSION_COL	BEARER_ROW_NCOLS
+#define GW_READ_COL	(BEARER_ROW_NCOLS + 1)
+static const char gw_auth_sql[] = "SELECT " GW_AUTH_COLS GW_AUTH_FROM;
+static const char gw_auth_read_sql[] = "SELECT " GW_AUTH_COLS ", " STORE_READ_COLUMNS GW_AUTH_FROM
+	" LEFT JOIN smart.fhir_resources f ON f.resource_type = $2 AND f.id = $3";
+
+/*
  * The bearer token (lib/bearer steps 1 to 3 offline, so a forged token
- * costs no database work), then in ONE database round trip: the token's
- * row (step 4: revocation seen at once), the AccessPolicy version poll
- * and, for a plain read, the resource.  The resource is fetched before
- * anything is decided and goes to *pre (owned, PQclear) only for gw_read,
- * which uses it only once scopes, compartment and policies allowed the
- * read.  On BEARER_OK *tok is the verified token (owned).
+ * costs no database work), then the statement above.  The resource is
+ * fetched before anything is decided and goes to *pre (owned, PQclear;
+ * its columns from *pre_col) only for gw_read, which uses it only once
+ * scopes, compartment and policies allowed the read.  On BEARER_OK *tok
+ * is the verified token (owned).
  */
 static enum bearer_error
 gw_authenticate(struct gateway *g, struct req *r, const struct gw_route *rt, int routed,
-    PGresult **pre, struct bearer **tok)
+    PGresult **pre, int *pre_col, struct bearer **tok)
 {
 	struct bearer_pending pd;
-	struct db_stmt v[3];
-	const char *rp[2];
+	const char *p[3];
+	PGresult *res;
 	enum bearer_error e;
-	size_t n = 0, i;
+	int read;
 
 	*pre = NULL;
+	*pre_col = GW_READ_COL;
 	*tok = NULL;
 	if ((e = bearer_check_offline(http_header(r, "Authorization"), g->keys,
 	    g->cfg->fhir_base, time(NULL), &pd)) != BEARER_OK)
 		return e;
-	bearer_row_stmt(&pd, &v[n++]);
-	policydb_sync_stmt(&v[n++]);
-	if (routed && rt->kind == GW_R_INSTANCE &&
-	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
-		rp[0] = rt->type;
-		rp[1] = rt->id;
-		store_read_stmt(rp, &v[n++]);
-	}
-	if (db_exec_batch(v, n) == -1) {
-		e = bearer_check_result(&pd, NULL, tok);
-		goto out;
-	}
-	if ((e = bearer_check_result(&pd, v[0].res, tok)) != BEARER_OK)
+	read = routed && rt->kind == GW_R_INSTANCE &&
+	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0);
+	p[0] = pd.params[0];
+	p[1] = rt->type;
+	p[2] = rt->id;
+	res = read ? db_exec(gw_auth_read_sql, 3, p) : db_exec(gw_auth_sql, 1, p);
+	if ((e = bearer_check_result(&pd, res, tok)) != BEARER_OK)
 		goto out;
 	/* A failed reload leaves the poll to policydb_check, which answers for it. */
-	(void)policydb_sync_result(v[1].res);
-	if (n == 3) {
-		*pre = v[2].res;
-		v[2].res = NULL;
+	(void)policydb_sync_result_at(res, GW_VERSION_COL);
+	if (read) {
+		*pre = res;
+		res = NULL;
 	}
 out:
-	for (i = 0; i < n; i++)
-		PQclear(v[i].res);
+	PQclear(res);
 	bearer_pending_clear(&pd);
 	return e;
 }
@@ -506,6 +540,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 	struct buf mq = { 0 };
 	struct bearer *tok = NULL;
 	PGresult *pre = NULL;
+	int pre_col;
 	enum bearer_error be;
 	enum form_error fe;
 	cJSON *body = NULL;
@@ -526,7 +561,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 		return gw_metadata(g, r, p);
 
 	/* Everything else needs a token, even a path that leads nowhere. */
-	be = gw_authenticate(g, r, &rt, status == 0, &pre, &tok);
+	be = gw_authenticate(g, r, &rt, status == 0, &pre, &pre_col, &tok);
 	if (be != BEARER_OK)
 		return gw_token_error(p, be);
 	if (status != 0) {
@@ -539,6 +574,7 @@ gateway_handle(struct req *r, struct resp *p, void *ctx)
 	}
 
 	c.pre_read = pre;
+	c.pre_col = pre_col;
 	c.method = r->method;
 	c.rt = rt;
 	c.query = r->query;

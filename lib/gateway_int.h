@@ -92,6 +92,7 @@ struct gw_call {
 	const char		*assign_id;	/* transaction: the id of a create */
 	PGresult		*pre_read;	/* plain read: the resource, unfiltered, fetched
 						 * with the token (borrowed; NULL: read it) */
+	int			 pre_col;	/* its first column (STORE_READ_COLUMNS) */
 };
 
 /* The outcome of one interaction. */
@@ -116,7 +117,9 @@ int	gw_store_error(struct gw_out *o, enum store_status st);
 int	gw_db_error(struct gw_out *o);
 void	gw_out_init(struct gw_out *o);
 void	gw_out_free(struct gw_out *o);
+/* s as a JSON string (quoted), or its characters escaped without the quotes. */
 int	gw_json_str(struct buf *b, const char *s);
+int	gw_json_chars(struct buf *b, const char *s);
 /* Opens a Bundle's JSON text up to its "type" (and "total" when >= 0). */
 int	gw_bundle_open(struct buf *b, const char *type, long long total);
 void	gw_http_date(long long t, char *out, size_t outsz);

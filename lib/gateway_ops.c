@@ -112,14 +112,18 @@ static int
 gw_entry(struct buf *b, int first, const struct gateway *g, const struct store_res *r,
     const char *mode)
 {
-	char url[400];
-
-	snprintf(url, sizeof(url), "%s/%s/%s", g->cfg->fhir_base, r->type, r->id);
-	buf_puts(b, first ? "{\"fullUrl\":" : ",{\"fullUrl\":");
-	gw_json_str(b, url);
-	buf_puts(b, ",\"resource\":");
+	/* Piece by piece: a searchset has up to FS_COUNT_MAX entries. */
+	buf_puts(b, first ? "{\"fullUrl\":\"" : ",{\"fullUrl\":\"");
+	gw_json_chars(b, g->cfg->fhir_base);
+	buf_append(b, "/", 1);
+	gw_json_chars(b, r->type);
+	buf_append(b, "/", 1);
+	gw_json_chars(b, r->id);
+	buf_puts(b, "\",\"resource\":");
 	buf_puts(b, r->json);
-	return buf_printf(b, ",\"search\":{\"mode\":\"%s\"}}", mode);
+	buf_puts(b, ",\"search\":{\"mode\":\"");
+	buf_puts(b, mode);
+	return buf_puts(b, "\"}}");
 }
 
 /* A search link: base/Type?<params>&_count=n[&_offset=m]. */
@@ -214,7 +218,7 @@ gw_read(struct gateway *g, struct gw_principal *pr, struct gw_call *c, struct gw
 		return rc;
 	/* Fetched before any decision; used only now that the read is allowed. */
 	if (c->pre_read != NULL && lane.filter == NULL)
-		st = store_read_result(c->pre_read, c->rt.type, c->rt.id, &res);
+		st = store_read_result_at(c->pre_read, c->pre_col, c->rt.type, c->rt.id, &res);
 	else
 		st = store_read(c->rt.type, c->rt.id, lane.filter, &res);
 	rc = gw_read_answer(g, c, o, st, &res, st == STORE_OK && gw_lane_sees(&lane, res.patient),

@@ -477,11 +477,16 @@ policy_eval_roles(const struct policy *p, cJSON *request, const cJSON *roles,
 			log_warn("Role \"%s\" of another user skipped", p->role_name);
 			continue;
 		}
-		if ((copy = cJSON_Duplicate(role, 1)) == NULL) {
+		/* A reference: roles outlives the evaluation, which only reads. */
+		if ((copy = cJSON_CreateObjectReference(role->child)) == NULL) {
 			log_err("out of memory");
 			return -1;
 		}
-		cJSON_AddItemToObject(request, "role", copy);
+		if (!cJSON_AddItemToObject(request, "role", copy)) {
+			cJSON_Delete(copy);
+			log_err("out of memory");
+			return -1;
+		}
 		rc = policy_eval(p, request);
 		cJSON_DeleteItemFromObjectCaseSensitive(request, "role");
 		if (rc == 1)
@@ -635,21 +640,45 @@ policy_param_set(cJSON *params, const char *name, cJSON *v)
 }
 
 /* A copy of a resource without its top-level secret members, or JSON null. */
+static const char *const policy_drop[] = {
+	"password", "password_hash", "secret", "client_secret",
+};
+
+/* The value for a request member: a reference to src (borrow), or a deep copy. */
 static cJSON *
-policy_copy_scrubbed(const cJSON *src)
+policy_copy_or_ref(const cJSON *src, int borrow)
 {
-	static const char *const drop[] = {
-		"password", "password_hash", "secret", "client_secret",
-	};
+	if (src == NULL)
+		return cJSON_CreateNull();
+	if (!borrow)
+		return cJSON_Duplicate(src, 1);
+	if (cJSON_IsObject(src))
+		return cJSON_CreateObjectReference(src->child);
+	if (cJSON_IsArray(src))
+		return cJSON_CreateArrayReference(src->child);
+	return cJSON_Duplicate(src, 1);		/* a scalar: nothing to save */
+}
+
+static cJSON *
+policy_copy_scrubbed(const cJSON *src, int borrow)
+{
+	const char *const *drop = policy_drop;
 	cJSON *c;
-	size_t i;
+	size_t i, n = sizeof(policy_drop) / sizeof(policy_drop[0]);
 
 	if (src == NULL)
 		return cJSON_CreateNull();
+	if (borrow) {
+		for (i = 0; i < n; i++)
+			if (cJSON_GetObjectItemCaseSensitive(src, drop[i]) != NULL)
+				break;
+		if (i == n)
+			return policy_copy_or_ref(src, 1);	/* nothing to drop */
+	}
 	if ((c = cJSON_Duplicate(src, 1)) == NULL)
 		return NULL;
 	if (cJSON_IsObject(c))
-		for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		for (i = 0; i < n; i++)
 			while (cJSON_GetObjectItemCaseSensitive(c, drop[i]) != NULL)
 				cJSON_DeleteItemFromObjectCaseSensitive(c, drop[i]);
 	return c;
@@ -661,13 +690,16 @@ policy_str_or_null(const char *s)
 	return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* cJSON_AddItemToObject that frees item when it cannot be added. */
+/*
+ * cJSON_AddItemToObject that frees item when it cannot be added.  name
+ * must be a string literal: it is referenced, not copied.
+ */
 static int
 policy_add(cJSON *obj, const char *name, cJSON *item)
 {
 	if (item == NULL)
 		return -1;
-	if (!cJSON_AddItemToObject(obj, name, item)) {
+	if (!cJSON_AddItemToObjectCS(obj, name, item)) {
 		cJSON_Delete(item);
 		return -1;
 	}
@@ -735,12 +767,10 @@ policy_request_new(const char *uri, const char *method, const char *query_string
 			    policy_param_set(params, it->string, cJSON_Duplicate(it, 1)) != 0)
 				goto nomem;
 	if (policy_add(req, "query-string", policy_str_or_null(query_string)) != 0 ||
-	    policy_add(req, "body", info->body != NULL ?
-	    cJSON_Duplicate(info->body, 1) : cJSON_CreateNull()) != 0 ||
-	    policy_add(req, "user", policy_copy_scrubbed(info->user)) != 0 ||
-	    policy_add(req, "client", policy_copy_scrubbed(info->client)) != 0 ||
-	    policy_add(req, "jwt", info->jwt != NULL ?
-	    cJSON_Duplicate(info->jwt, 1) : cJSON_CreateNull()) != 0 ||
+	    policy_add(req, "body", policy_copy_or_ref(info->body, info->borrow)) != 0 ||
+	    policy_add(req, "user", policy_copy_scrubbed(info->user, info->borrow)) != 0 ||
+	    policy_add(req, "client", policy_copy_scrubbed(info->client, info->borrow)) != 0 ||
+	    policy_add(req, "jwt", policy_copy_or_ref(info->jwt, info->borrow)) != 0 ||
 	    policy_add(req, "scheme", policy_str_or_null(info->scheme)) != 0 ||
 	    policy_add(req, "remote-addr", policy_str_or_null(info->remote_addr)) != 0)
 		goto nomem;

@@ -113,6 +113,12 @@ struct policy_request_info {
 	const cJSON	*jwt;		/* access-token claims, or NULL */
 	const char	*scheme;	/* "http" or "https" */
 	const char	*remote_addr;
+	/*
+	 * 1: body, user, client and jwt are referenced rather than copied
+	 * (a user or client holding a member that must be dropped is still
+	 * copied), so they must outlive the request object; 0: copies.
+	 */
+	int		 borrow;
 };
 
 /*
@@ -120,8 +126,9 @@ struct policy_request_info {
  * request-method (lower case), params (query parameters, decoded once,
  * '+' as space, a repeated one becoming an array, then overridden by the
  * route parameters so a query string can never fake "id"), query-string,
- * body, user, client, jwt (copies; top-level password, password_hash,
- * secret and client_secret members are dropped), scheme, remote-addr.
+ * body, user, client, jwt (copies, or references with info->borrow;
+ * top-level password, password_hash, secret and client_secret members
+ * are dropped either way), scheme, remote-addr.
  * info may be NULL.  Returns an owned object, or NULL (malformed or
  * oversized query, NUL in a parameter, bad method, out of memory), logged.
  */

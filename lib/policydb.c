@@ -340,12 +340,20 @@ static const char pdb_version_sql[] = "SELECT version FROM smart.config_version 
 int
 policydb_sync_result(PGresult *res)
 {
+	return policydb_sync_result_at(res, 0);
+}
+
+int
+policydb_sync_result_at(PGresult *res, int col)
+{
 	long long v;
 
 	pdb.fresh = 0;
 	if (res == NULL)
 		return -1;
-	v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	/* No version row (NULL, or no row at all): reload every time. */
+	v = PQntuples(res) == 1 && col >= 0 && col < PQnfields(res) && !PQgetisnull(res, 0, col) ?
+	    strtoll(PQgetvalue(res, 0, col), NULL, 10) : -1;
 	if (!(pdb.loaded && v == pdb.version) && pdb_load() == -1)
 		return -1;
 	pdb.fresh = 1;
@@ -578,6 +586,8 @@ policydb_check(const char *fhir_path, const struct policydb_request *q,
 	info.jwt = q->jwt;
 	info.scheme = q->scheme;
 	info.remote_addr = q->remote_addr;
+	/* Everything in info outlives req (freed below): no copies needed. */
+	info.borrow = 1;
 	if ((req = policy_request_new(rel, q->method, q->query, &info)) == NULL) {
 		d->why = "malformed request";
 		pdb_audit_denied(q, rel, d->why);

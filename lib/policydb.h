@@ -82,10 +82,18 @@ int		 policydb_sync(void);
  * policydb_sync and policydb_check use that poll until the next
  * policydb_request_begin, so the whole request sees one configuration;
  * without it, every call polls.  0, or -1 (logged).
+ *
+ * A statement of the program's own may carry the poll as a column instead
+ * (POLICYDB_VERSION_EXPR, NULL when there is no version row) and hand the
+ * result to policydb_sync_result_at with that column's number.
  */
 void		 policydb_request_begin(void);
 void		 policydb_sync_stmt(struct db_stmt *s);
 int		 policydb_sync_result(PGresult *res);
+int		 policydb_sync_result_at(PGresult *res, int col);
+
+#define POLICYDB_VERSION_EXPR \
+	"(SELECT version FROM smart.config_version WHERE id = 1)"
 
 /* Borrowed policy set as of the last successful policydb_sync (NULL before). */
 const struct policy_set *policydb_policies(void);

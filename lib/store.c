@@ -24,59 +24,15 @@
 	R " #>> '{subject,reference}', " R " #>> '{patient,reference}', " \
 	R " #>> '{beneficiary,reference}') FROM '^Patient/([A-Za-z0-9.-]{1,64})$') END)"
 
-/* FHIR date, dateTime or instant, any precision, split into its parts. */
-#define ST_DATE_RE \
-	"'^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})" \
-	"(?::([0-9]{2})(?:\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?$'"
-
-/* Are the parts of match M in range?  (Day 31 of a short month rolls
- * over rather than failing: arithmetic below never raises an error.) */
-#define ST_DATE_OK(M) \
-	"(" M " IS NOT NULL AND " M "[1] <> '0000' AND coalesce(" M "[2], '01') BETWEEN '01' AND '12'" \
-	" AND coalesce(" M "[3], '01') BETWEEN '01' AND '31' AND coalesce(" M "[4], '00') <= '23'" \
-	" AND coalesce(" M "[5], '00') <= '59' AND coalesce(" M "[6], '00') <= '59'" \
-	" AND coalesce(substr(" M "[7], 2, 2), '00') <= '14' AND coalesce(substr(" M "[7], 5, 2), '00') <= '59')"
-
-/* Local start of M as a timestamp without time zone. */
-#define ST_DATE_BASE(M) \
-	"(make_date(" M "[1]::int, coalesce(" M "[2], '1')::int, 1) + make_interval(days => coalesce(" \
-	M "[3], '1')::int - 1, hours => coalesce(" M "[4], '0')::int, mins => coalesce(" M "[5], '0')::int," \
-	" secs => coalesce(" M "[6], '0')::int))"
-
-/* The zone offset of M (none or Z: UTC). */
-#define ST_DATE_OFF(M) \
-	"(CASE WHEN " M "[7] IS NULL OR " M "[7] = 'Z' THEN interval '0' ELSE make_interval(hours => " \
-	"substr(" M "[7], 2, 2)::int, mins => substr(" M "[7], 5, 2)::int) * CASE WHEN left(" M "[7], 1)" \
-	" = '-' THEN -1 ELSE 1 END END)"
-
-/* The precision of M as an interval. */
-#define ST_DATE_PREC(M) \
-	"(CASE WHEN " M "[2] IS NULL THEN interval '1 year' WHEN " M "[3] IS NULL THEN interval '1 month'" \
-	" WHEN " M "[4] IS NULL THEN interval '1 day' WHEN " M "[6] IS NULL THEN interval '1 minute'" \
-	" ELSE interval '1 second' END)"
-
-/* Start and end of the range M denotes (month arithmetic on local time,
- * then UTC, so the session time zone never matters). */
-#define ST_DATE_LO(M) \
-	"(CASE WHEN " ST_DATE_OK(M) " THEN " ST_DATE_BASE(M) " AT TIME ZONE 'UTC' - " ST_DATE_OFF(M) " END)"
-#define ST_DATE_HI(M) \
-	"(CASE WHEN " ST_DATE_OK(M) " THEN (" ST_DATE_BASE(M) " + " ST_DATE_PREC(M) ") AT TIME ZONE 'UTC'" \
-	" - " ST_DATE_OFF(M) " END)"
-
 /*
- * FROM items giving fs_r.lo, fs_r.hi: the range of jsonb value V (a date
- * string, or a Period whose missing ends are open).  No row when V is not
- * a valid date.
+ * FROM item giving fs_r.lo, fs_r.hi: the range [lo, hi) of jsonb value V
+ * (a date string, or a Period whose missing ends are open), both NULL when
+ * V is not a valid date.  A function (sql/007) rather than the expression
+ * itself: PostgreSQL builds every expression of a statement on each run,
+ * the branches that never run included, and this one appears up to three
+ * times in a search; the function is built only when a date is compared.
  */
-#define ST_DATE_RANGE(V) \
-	"(SELECT CASE jsonb_typeof(" V ") WHEN 'string' THEN " V " #>> '{}' WHEN 'object' THEN " V \
-	" ->> 'start' END AS a, CASE jsonb_typeof(" V ") WHEN 'string' THEN " V " #>> '{}' WHEN 'object'" \
-	" THEN " V " ->> 'end' END AS b, jsonb_typeof(" V ") = 'object' AS per) fs_ab" \
-	" CROSS JOIN LATERAL (SELECT regexp_match(fs_ab.a, " ST_DATE_RE ") AS ma, regexp_match(fs_ab.b, " \
-	ST_DATE_RE ") AS mb) fs_m" \
-	" CROSS JOIN LATERAL (SELECT CASE WHEN fs_ab.a IS NULL AND fs_ab.per THEN '-infinity'::timestamptz" \
-	" ELSE " ST_DATE_LO("fs_m.ma") " END AS lo, CASE WHEN fs_ab.b IS NULL AND fs_ab.per THEN" \
-	" 'infinity'::timestamptz ELSE " ST_DATE_HI("fs_m.mb") " END AS hi) fs_r"
+#define ST_DATE_RANGE(V) "smart.fs_date_range(" V ") fs_r"
 
 /* R4 §3.1.1.5.6: the search range [sl, sh) against the value [lo, hi). */
 #define ST_SL "(fs_q ->> 'lo')::timestamptz"
@@ -167,7 +123,8 @@
 	"SELECT f.version_id, f.deleted, f.patient_id, f.resource::text," \
 	" extract(epoch FROM f.last_updated)::bigint, " FILT \
 	" FROM smart.fhir_resources f WHERE f.resource_type = $1 AND f.id = $2"
-static const char st_read[] = ST_READ("true");
+static const char st_read[] = "SELECT " STORE_READ_COLUMNS
+	" FROM smart.fhir_resources f WHERE f.resource_type = $1 AND f.id = $2";
 static const char st_read_f[] = ST_READ(ST_FILTER("f.resource", "$3::jsonb"));
 
 #define ST_VREAD(FILT) \
@@ -371,21 +328,26 @@ store_set_name(struct store_res *r, const char *type, const char *id)
 	return 0;
 }
 
-/* Fills out from a read statement's result (borrowed). */
+/* Fills out from a read statement's result (borrowed), columns from c. */
 static enum store_status
-store_read_fill(PGresult *res, const char *type, const char *id, struct store_res *out)
+store_read_fill(PGresult *res, int c, const char *type, const char *id, struct store_res *out)
 {
 	int oom = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (PQntuples(res) == 0)
+	if (c < 0 || PQnfields(res) < c + STORE_READ_NCOLS) {
+		log_err("store read: the statement has too few columns");
+		return STORE_ERROR;
+	}
+	/* version_id is never NULL in a row: NULL is the LEFT JOIN's miss. */
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, c))
 		return STORE_NOT_FOUND;
-	out->version = store_ll(res, 0, 0);
-	out->deleted = store_bool(res, 0, 1);
-	out->patient = store_dup(res, 0, 2, &oom);
-	out->json = store_dup(res, 0, 3, &oom);
-	out->updated = store_ll(res, 0, 4);
-	out->ok = store_bool(res, 0, 5);
+	out->version = store_ll(res, 0, c);
+	out->deleted = store_bool(res, 0, c + 1);
+	out->patient = store_dup(res, 0, c + 2, &oom);
+	out->json = store_dup(res, 0, c + 3, &oom);
+	out->updated = store_ll(res, 0, c + 4);
+	out->ok = store_bool(res, 0, c + 5);
 	if (oom || store_set_name(out, type, id) == -1) {
 		store_res_clear(out);
 		return STORE_ERROR;
@@ -406,27 +368,19 @@ store_read(const char *type, const char *id, const char *filter, struct store_re
 	res = filter != NULL ? db_exec(st_read_f, 3, params) : db_exec(st_read, 2, params);
 	if (res == NULL)
 		return store_fail();
-	st = store_read_fill(res, type, id, out);
+	st = store_read_fill(res, 0, type, id, out);
 	PQclear(res);
 	return st;
 }
 
-void
-store_read_stmt(const char **params, struct db_stmt *s)
-{
-	s->sql = st_read;
-	s->nparams = 2;
-	s->params = params;
-	s->res = NULL;
-}
-
 enum store_status
-store_read_result(PGresult *res, const char *type, const char *id, struct store_res *out)
+store_read_result_at(PGresult *res, int col, const char *type, const char *id,
+    struct store_res *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (res == NULL)
 		return store_fail();
-	return store_read_fill(res, type, id, out);
+	return store_read_fill(res, col, type, id, out);
 }
 
 enum store_status

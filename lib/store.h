@@ -71,15 +71,20 @@ enum store_status store_read(const char *type, const char *id, const char *filte
 		    struct store_res *out);
 
 /*
- * store_read without a filter, batched with other statements
- * (db_exec_batch): store_read_stmt fills s with the statement, whose
- * parameters are params[0] = type and params[1] = id (borrowed: they must
- * outlive the batch), and store_read_result answers as store_read would
- * from its result (borrowed; NULL when the batch failed).
+ * store_read without a filter, folded into a statement of the caller's
+ * own (one statement per request): it selects STORE_READ_COLUMNS, the
+ * alias f being "LEFT JOIN smart.fhir_resources f ON f.resource_type =
+ * <type> AND f.id = <id>", and store_read_result_at answers as store_read
+ * would from its result (borrowed; NULL when the statement failed), col
+ * being the number of the first of those columns.  A NULL there (the
+ * LEFT JOIN found nothing) or no row at all is STORE_NOT_FOUND.
  */
-void	store_read_stmt(const char **params, struct db_stmt *s);
-enum store_status store_read_result(PGresult *res, const char *type, const char *id,
-		    struct store_res *out);
+#define STORE_READ_COLUMNS \
+	"f.version_id, f.deleted, f.patient_id, f.resource::text, " \
+	"extract(epoch FROM f.last_updated)::bigint, true"
+#define STORE_READ_NCOLS	6
+enum store_status store_read_result_at(PGresult *res, int col, const char *type,
+		    const char *id, struct store_res *out);
 
 /* Version vid of type/id; ->patient is that version's compartment, and
  * *cur_patient (owned, may be NULL) the current version's. */

@@ -160,6 +160,78 @@ def test_read_head_and_if_none_match_after_prefetch(fhir):
     assert fhir.get("Patient/no-such-patient", t).status_code == 404
 
 
+def test_signed_but_unrecorded_token_refused_although_the_resource_exists(fhir):
+    # One statement answers the token row and the resource: a token without a
+    # row (NULL token columns) must be refused, whatever the resource columns say.
+    t = patient_token(fhir, record=False)
+    for p in ("Patient/pt-1", "Patient/no-such-patient", "Observation?patient=pt-1"):
+        r = fhir.get(p, t)
+        check_401(r)
+        assert "Alice" not in r.text
+
+
+def test_recorded_token_reading_a_missing_resource_gets_404_not_401(fhir, demo):
+    # The other way round: NULL resource columns are "not found", never "no token".
+    t = patient_token(fhir)
+    warm(fhir, t)
+    r = fhir.get("Patient/no-such-patient", t)
+    assert r.status_code == 404 and outcome(r)["code"] == "not-found"
+    # ... and a resource deleted since is gone (410) for the same token.
+    put(demo, {"resourceType": "Observation", "id": "hp-gone", "status": "final",
+               "code": {"text": "x"}, "subject": {"reference": "Patient/pt-1"}})
+    assert fhir.get("Observation/hp-gone", t).status_code == 200
+    demo.exec("SELECT smart.delete('Observation', 'hp-gone')")
+    assert fhir.get("Observation/hp-gone", t).status_code == 410
+
+
+def test_revocation_between_two_reads_of_one_token_and_resource(fhir, demo):
+    # The same token and resource, read again and again: the answer may never
+    # come from anything but the token row of that very request.
+    t = patient_token(fhir)
+    warm(fhir, t)
+    jti = jti_of(t)
+    for _ in range(5):
+        demo.exec("UPDATE smart.access_tokens SET revoked_at = now() WHERE jti = %s", (jti,))
+        check_401(fhir.get("Patient/pt-1", t))
+        demo.exec("UPDATE smart.access_tokens SET revoked_at = NULL WHERE jti = %s", (jti,))
+        assert fhir.get("Patient/pt-1", t).status_code == 200
+
+
+DATE_RANGES = [
+    # value, [lo, hi) in UTC as ISO text ("" = NULL, SQL infinities as such)
+    ('"2020"', "2020-01-01T00:00:00+00:00", "2021-01-01T00:00:00+00:00"),
+    ('"2020-02"', "2020-02-01T00:00:00+00:00", "2020-03-01T00:00:00+00:00"),
+    ('"2021-02-29"', "2021-03-01T00:00:00+00:00", "2021-03-02T00:00:00+00:00"),   # rolls over
+    ('"2020-12-31T23:59"', "2020-12-31T23:59:00+00:00", "2021-01-01T00:00:00+00:00"),
+    ('"2020-12-31T23:59:59.123Z"', "2020-12-31T23:59:59+00:00", "2021-01-01T00:00:00+00:00"),
+    ('"2020-06-01T10:00:00-05:30"', "2020-06-01T15:30:00+00:00", "2020-06-01T15:30:01+00:00"),
+    ('"2020-06-01T10:00:00+14:00"', "2020-05-31T20:00:00+00:00", "2020-05-31T20:00:01+00:00"),
+    ('"2020-06-01T10:00:00+15:00"', "", ""),
+    ('"0000"', "", ""), ('"2020-13"', "", ""), ('"2020-01-01T25:00:00Z"', "", ""),
+    ('{"start": "2020-01-01"}', "2020-01-01T00:00:00+00:00", "infinity"),
+    ('{"end": "2020-01-01T10:00:00Z"}', "-infinity", "2020-01-01T10:00:01+00:00"),
+    ('{}', "-infinity", "infinity"),
+    ('{"start": "bad", "end": "2020"}', "", "2021-01-01T00:00:00+00:00"),
+    ("1", "", ""), ("null", "", ""), ('["2020"]', "", ""), ("true", "", ""),
+]
+
+
+def test_search_date_range_function_follows_fhir_precision_and_zones(demo):
+    # smart.fs_date_range (sql/007) replaced the inline date arithmetic of
+    # lib/store: every precision, zone offsets, open Period ends, and NULLs
+    # (never an error) for what is not a valid date.
+    for value, lo, hi in DATE_RANGES:
+        got = demo.query(
+            "SELECT coalesce(to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), ''),"
+            " coalesce(to_char(hi AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), ''),"
+            " lo::text, hi::text FROM smart.fs_date_range(%s::jsonb)", (value,))
+        glo, ghi, tlo, thi = got[0]
+        glo = tlo if tlo in ("infinity", "-infinity") else glo
+        ghi = thi if thi in ("infinity", "-infinity") else ghi
+        assert (glo, ghi) == (lo, hi), value
+    assert demo.query("SELECT count(*) FROM smart.fs_date_range(NULL)")[0][0] == 1
+
+
 def test_zz_database_restart_first_request_reconnects(fhir, demo):
     t = patient_token(fhir)
     warm(fhir, t)

@@ -283,6 +283,38 @@ test_request(void)
 	cJSON_Delete(r);
 	cJSON_Delete(body);
 
+	/* borrow: references instead of copies, secrets still dropped. */
+	{
+		cJSON *cl = cJSON_Parse("{\"id\": \"c1\", \"grant_types\": [\"x\"]}");
+		cJSON *us = cJSON_Parse("{\"id\": \"u1\", \"password\": \"h\", \"name\": \"n\"}");
+		cJSON *jw = cJSON_Parse("{\"sub\": \"u1\", \"scope\": \"a b\"}");
+
+		memset(&info, 0, sizeof(info));
+		info.client = cl;
+		info.user = us;
+		info.jwt = jw;
+		info.borrow = 1;
+		r = policy_request_new("/fhir/Patient", "get", NULL, &info);
+		got = at(r, ".client.grant_types.0");
+		T_EQ_STR(got, "\"x\"", "request borrow: client seen");
+		free(got);
+		got = at(r, ".jwt.scope");
+		T_EQ_STR(got, "\"a b\"", "request borrow: jwt seen");
+		free(got);
+		T_OK(r != NULL && matcho_path_get(r, ".user.password") == NULL &&
+		    matcho_path_get(r, ".user.name") != NULL, "request borrow: user password dropped");
+		T_OK(r != NULL && matcho_path_get(r, ".client") != cl &&
+		    cJSON_Compare(matcho_path_get(r, ".client"), cl, 1), "request borrow: client equal");
+		cJSON_Delete(r);
+		/* The sources survive the request object (valgrind checks no double free). */
+		T_OK(cJSON_GetObjectItemCaseSensitive(us, "password") != NULL &&
+		    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cl, "grant_types")) == 1 &&
+		    cJSON_GetObjectItemCaseSensitive(jw, "sub") != NULL, "request borrow: sources intact");
+		cJSON_Delete(cl);
+		cJSON_Delete(us);
+		cJSON_Delete(jw);
+	}
+
 	T_OK(policy_request_new(NULL, "get", NULL, NULL) == NULL, "request: NULL uri");
 	T_OK(policy_request_new("/x", NULL, NULL, NULL) == NULL, "request: NULL method");
 	r = policy_request_new("/x", "get", NULL, NULL);
