@@ -109,5 +109,6 @@ main(int argc, char **argv)
 		return rc;
 	if (start() == -1)
 		return 1;
+	serve_shed_setup(cfg.max_queue_wait_ms, SERVE_SHAPE_PAGE);
 	return serve_run(handle, NULL);
 }

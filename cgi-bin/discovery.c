@@ -7,9 +7,12 @@
  *   GET {auth}/health                            200 when the database takes writes, else 503
  *
  * The three documents are built once at start from the configuration, the
- * feature lists and the key directory, with a strong ETag each; requests
- * only copy them out.  This program holds the signing keys only to
- * publish their public halves, and never signs anything.
+ * feature lists and the key directory, with a strong ETag each, and so is
+ * each one's whole 200 response (headers and body, serialised): a GET or
+ * HEAD only writes those bytes out (serve_prebuilt), the path a load
+ * balancer or an app polling the JWKS takes.  This program holds the
+ * signing keys only to publish their public halves, and never signs
+ * anything.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,8 @@ struct doc {
 	char	*body;		/* owned JSON text */
 	char	 etag[40];	/* "\"<32 hex>\"" */
 	const char *cache;	/* Cache-Control value */
+	struct buf wire;	/* the whole 200 response, serialised */
+	size_t	 head_len;	/* its header part, for HEAD */
 };
 
 struct discovery {
@@ -37,10 +42,22 @@ struct discovery {
 	struct doc	smart, openid, jwks;
 };
 
+/* The headers every answer about document d carries. */
+static void
+doc_headers(struct resp *p, const struct doc *d)
+{
+	http_resp_cors(p);
+	http_resp_header(p, "Cache-Control", d->cache);
+	http_resp_header(p, "ETag", d->etag);
+	http_resp_header(p, "X-Content-Type-Options", "nosniff");
+}
+
 static int
 doc_set(struct doc *d, cJSON *v, const char *cache)
 {
+	struct resp p;
 	char *hex;
+	int rc;
 
 	if (v == NULL || (d->body = cJSON_PrintUnformatted(v)) == NULL) {
 		cJSON_Delete(v);
@@ -52,7 +69,16 @@ doc_set(struct doc *d, cJSON *v, const char *cache)
 	snprintf(d->etag, sizeof(d->etag), "\"%.32s\"", hex);
 	free(hex);
 	d->cache = cache;
-	return 0;
+
+	http_resp_init(&p);
+	doc_headers(&p, d);
+	rc = http_resp_body(&p, 200, "application/json", d->body, strlen(d->body));
+	if (rc == 0)
+		rc = http_resp_serialize(&p, &d->wire);
+	if (rc == 0)
+		d->head_len = d->wire.len - p.body.len;
+	http_resp_free(&p);
+	return rc;
 }
 
 /* Serves a prebuilt document, honouring If-None-Match. */
@@ -61,15 +87,13 @@ doc_serve(struct req *r, struct resp *p, const struct doc *d)
 {
 	const char *inm = http_header(r, "If-None-Match");
 
-	http_resp_cors(p);
-	http_resp_header(p, "Cache-Control", d->cache);
-	http_resp_header(p, "ETag", d->etag);
-	http_resp_header(p, "X-Content-Type-Options", "nosniff");
 	if (inm != NULL && strstr(inm, d->etag) != NULL) {
+		doc_headers(p, d);
 		http_resp_status(p, 304);
 		return 0;
 	}
-	return http_resp_body(p, 200, "application/json", d->body, strlen(d->body));
+	serve_prebuilt(d->wire.data, p->head_only ? d->head_len : d->wire.len);
+	return 0;
 }
 
 /*
@@ -175,5 +199,10 @@ main(int argc, char **argv)
 		return rc;
 	if (start() == -1)
 		return 1;
+	/*
+	 * Never shed (serve.h): a prebuilt document costs no more than a
+	 * refusal, and the health check must report the database, not the queue.
+	 */
+	serve_shed_setup(0, SERVE_SHAPE_NONE);
 	return serve_run(handle, &disc);
 }

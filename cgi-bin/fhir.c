@@ -55,6 +55,7 @@ main(int argc, char **argv)
 		return rc;
 	if (start() == -1)
 		return 1;
+	serve_shed_setup(cfg.max_queue_wait_ms, SERVE_SHAPE_FHIR);
 	rc = serve_run(gateway_handle, gw);
 	gateway_free(gw);
 	db_close();

@@ -389,5 +389,6 @@ main(int argc, char **argv)
 		return rc;
 	if (start() == -1)
 		return 1;
+	serve_shed_setup(lu.cfg.max_queue_wait_ms, SERVE_SHAPE_RPC);
 	return serve_run(handle, &lu);
 }

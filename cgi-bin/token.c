@@ -665,5 +665,6 @@ main(int argc, char **argv)
 		return rc;
 	if (start() == -1)
 		return 1;
+	serve_shed_setup(tok.cfg.max_queue_wait_ms, SERVE_SHAPE_OAUTH);
 	return serve_run(handle, &tok);
 }

@@ -64,6 +64,9 @@ static const struct config_key config_keys[] = {
 	  "seconds to wait for a database connection" },
 	{ "allow_insecure_http", CT_BOOL, S(allow_insecure_http), "no", 1, 0, 0,
 	  "yes: allow http:// URLs for hosts other than loopback (test networks only)" },
+	{ "max_queue_wait_ms", CT_INT, S(max_queue_wait_ms), "5000", 1, 0, 600000,
+	  "milliseconds a request may wait for a free worker before it is refused with 503 "
+	  "and Retry-After (0: never)" },
 };
 #undef S
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -35,6 +35,7 @@ struct config {
 	long	 max_body;
 	long	 db_connect_timeout;
 	long	 allow_insecure_http;	/* 0/1: permit http:// for non-loopback hosts */
+	long	 max_queue_wait_ms;	/* 0: off; see serve_shed_setup() */
 };
 
 /*
