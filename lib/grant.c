@@ -105,17 +105,32 @@ grant_fail(struct grant_result *res, enum oauth_error e, const char *why)
 	res->why = why;
 }
 
-/* A database failure: ROLLBACK, then 503 when the database is down, else 500. */
+/* The answer to a failed statement: 503 when the database is down (as
+ * found before any ROLLBACK), else 500. */
+static void
+grant_db_answer(struct grant_result *res, int down)
+{
+	if (down)
+		grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
+	else
+		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+}
+
+/* A database failure outside a transaction. */
+static void
+grant_db_error(struct grant_result *res)
+{
+	grant_db_answer(res, db_unavailable());
+}
+
+/* A database failure inside the transaction: ROLLBACK, then as above. */
 static void
 grant_db_fail(struct grant_result *res)
 {
 	int down = db_unavailable();
 
 	db_rollback();
-	if (down)
-		grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
-	else
-		grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+	grant_db_answer(res, down);
 }
 
 /* Owned audit detail {grant_type, error, reason}; NULL on OOM (still audited). */
@@ -369,10 +384,7 @@ grant_finish_fast(const struct grant_req *q, const struct issue_grant *g0,
 		goto out;
 	}
 	if (issue_commit(kind, consume_hash, g, t, event, q->address, dtext, &outcome) == -1) {
-		if (db_unavailable())
-			grant_fail(res, OAUTH_TEMPORARILY_UNAVAILABLE, "the database is unavailable");
-		else
-			grant_fail(res, OAUTH_SERVER_ERROR, "internal error");
+		grant_db_error(res);
 		goto out;
 	}
 	if (outcome & (ISSUE_WROTE_JTI | ISSUE_JTI_REPLAYED))
@@ -627,9 +639,7 @@ grant_code(const struct grant_req *q, struct grant_result *res)
 	params[0] = hash;
 	if ((row = grant_prefetched(q, grant_code_read_sql, hash)) == NULL &&
 	    (row = db_exec(grant_code_read_sql, 1, params)) == NULL) {
-		grant_fail(res, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
-		    OAUTH_SERVER_ERROR, db_unavailable() ? "the database is unavailable" :
-		    "internal error");
+		grant_db_error(res);
 		fallback = 0;
 		goto out;
 	}
@@ -752,15 +762,9 @@ out:
 	"family_id::text, user_id, scope, launch_context::text, session_hash, " \
 	"online_only, coalesce(extract(epoch FROM auth_time)::bigint, 0), nonce, " \
 	"extract(epoch FROM expires_at)::bigint"
-/* A live token of client $2 whose user is active and, for online_access,
- * whose login session is alive (issue_commit's consume repeats this). */
-#define GRANT_REFRESH_LIVE \
-	"token_hash = $1 AND client_id = $2 AND used_at IS NULL " \
-	"AND revoked_at IS NULL AND expires_at > now() " \
-	"AND EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active) " \
-	"AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
-	"WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
-	"AND s.expires_at > now())) "
+/* A live token $1 of client $2 (lib/issue.h; issue_commit's consume uses
+ * the same condition). */
+#define GRANT_REFRESH_LIVE	ISSUE_REFRESH_LIVE("$1", "$2")
 enum { R_FAMILY, R_USER, R_SCOPE, R_CONTEXT, R_SESSION, R_ONLINE, R_AUTH_TIME,
     R_NONCE, R_EXPIRES };
 
@@ -900,9 +904,7 @@ grant_refresh(const struct grant_req *q, struct grant_result *res)
 	params[1] = q->client->id;
 	if ((row = grant_prefetched(q, grant_refresh_read_sql, hash)) == NULL &&
 	    (row = db_exec(grant_refresh_read_sql, 2, params)) == NULL) {
-		grant_fail(res, db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE :
-		    OAUTH_SERVER_ERROR, db_unavailable() ? "the database is unavailable" :
-		    "internal error");
+		grant_db_error(res);
 		fallback = 0;
 		goto out;
 	}

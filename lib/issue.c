@@ -390,11 +390,7 @@ issue_record(const struct issue_grant *g, const struct issue_tokens *t)
  * replaced_by = the successor's hash). */
 #define ISSUE_REFRESH(JTI, NEW, JC) \
     "WITH " JTI "c AS (UPDATE smart.refresh_tokens r SET used_at = now(), replaced_by = $10 " \
-    "WHERE token_hash = $16 AND client_id = $3 AND used_at IS NULL " \
-    "AND revoked_at IS NULL AND expires_at > now() AND " ISSUE_USER_ACTIVE("r") " " \
-    "AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
-    "WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
-    "AND s.expires_at > now())) " NEW "RETURNING 1), " \
+    "WHERE " ISSUE_REFRESH_LIVE("$16", "$3") NEW "RETURNING 1), " \
     ISSUE_WRITES(ISSUE_N, ISSUE_NC, "$17", "$18", "$19", JC)
 static const char issue_refresh_sql[] = ISSUE_REFRESH("", "", "0");
 static const char issue_refresh_jti_sql[] =

@@ -140,6 +140,21 @@ int		 issue_mint(const struct config *cfg, const struct jwk *signer,
  */
 int		 issue_record(const struct issue_grant *g, const struct issue_tokens *t);
 
+/*
+ * SQL condition on smart.refresh_tokens r: the row of token hash H (a
+ * parameter such as "$1") and client C is live: not used, not revoked, not
+ * expired, its user active and, for online_access, its login session
+ * alive.  The grant's read and issue_commit's consume both use it, so that
+ * what reads as redeemable is exactly what the consume accepts.
+ */
+#define ISSUE_REFRESH_LIVE(H, C) \
+	"token_hash = " H " AND client_id = " C " AND used_at IS NULL " \
+	"AND revoked_at IS NULL AND expires_at > now() " \
+	"AND EXISTS (SELECT 1 FROM smart.users u WHERE u.id = r.user_id AND u.active) " \
+	"AND (NOT online_only OR EXISTS (SELECT 1 FROM smart.sessions s " \
+	"WHERE s.session_hash = r.session_hash AND s.revoked_at IS NULL " \
+	"AND s.expires_at > now())) "
+
 /* What issue_commit consumes in the statement that records the grant. */
 enum issue_consume {
 	ISSUE_CONSUME_NONE,	/* client_credentials */
