@@ -227,12 +227,49 @@ db_try(const char *sql, int nparams, const char *const *params)
 	return PQexecParams(db_conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
+/* What db_exec and db_exec_batch do after a failed attempt. */
+enum db_next { DB_REPORT, DB_RETRY, DB_GIVE_UP };
+
+/*
+ * Decides after a failed statement, once db_classify has run (err: its
+ * result, borrowed, or NULL).  A statement error, or a failure inside a
+ * transaction (in_tx), is logged and reported (DB_REPORT; a connection
+ * that is down is dropped).  Otherwise the connection is dropped in every
+ * case: a lost connection or a server shutting down is worth one
+ * reconnect-and-retry (DB_RETRY); a read-only or full database is not
+ * (DB_GIVE_UP), but the session must not outlive the condition either (a
+ * read-only session stays read-only after the database is made writable
+ * again; after a failover a new connection with
+ * target_session_attrs=read-write finds the primary).
+ */
+static enum db_next
+db_after_failure(const PGresult *err, int in_tx)
+{
+	int lost;
+
+	if (!db_down || in_tx) {
+		if (db_down)
+			log_err("database unavailable in a transaction: %s (SQLSTATE %s)",
+			    db_cause(), db_state[0] ? db_state : "-");
+		else
+			log_err("statement failed: SQLSTATE %s: %s", db_state[0] ? db_state : "-",
+			    err != NULL ? PQresultErrorField(err, PG_DIAG_MESSAGE_PRIMARY) : "?");
+		if (db_down)
+			db_drop();
+		return DB_REPORT;
+	}
+	lost = db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK ||
+	    strncmp(db_state, "57P", 3) == 0 || strncmp(db_state, "08", 2) == 0;
+	db_drop();
+	return lost ? DB_RETRY : DB_GIVE_UP;
+}
+
 PGresult *
 db_exec(const char *sql, int nparams, const char *const *params)
 {
 	PGresult *res;
 	ExecStatusType st;
-	int attempt;
+	int attempt, rc;
 
 	db_down = 0;
 	db_state[0] = '\0';
@@ -244,32 +281,12 @@ db_exec(const char *sql, int nparams, const char *const *params)
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 			return res;
 		db_classify(res);
-		if (!db_down || db_in_tx) {
-			/* A statement error, or a broken transaction: report it. */
-			if (db_down)
-				log_err("database unavailable in a transaction: %s (SQLSTATE %s)",
-				    db_cause(), db_state[0] ? db_state : "-");
-			else
-				log_err("statement failed: SQLSTATE %s: %s", db_state,
-				    res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "?");
-			PQclear(res);
-			if (db_down)
-				db_drop();
-			return NULL;
-		}
+		rc = db_after_failure(res, db_in_tx);
 		PQclear(res);
-		if (PQstatus(db_conn) != CONNECTION_OK || strncmp(db_state, "57P", 3) == 0 ||
-		    strncmp(db_state, "08", 2) == 0)
-			db_drop();	/* reconnect and retry once */
-		else {
-			/* Read-only or full: retrying now will not help, but the
-			 * session must not outlive the condition (a read-only
-			 * session stays read-only after the database is made
-			 * writable again; after a failover a new connection with
-			 * target_session_attrs=read-write finds the primary). */
-			db_drop();
+		if (rc == DB_REPORT)
+			return NULL;
+		if (rc == DB_GIVE_UP)
 			break;
-		}
 	}
 	log_err("database unavailable: %s (SQLSTATE %s)", db_cause(),
 	    db_state[0] ? db_state : "-");
@@ -366,7 +383,7 @@ int
 db_exec_batch(struct db_stmt *v, size_t n)
 {
 	PGresult *err;
-	int attempt, in_tx = db_in_tx;
+	int attempt, rc, in_tx = db_in_tx;
 
 	db_down = 0;
 	db_state[0] = '\0';
@@ -389,30 +406,12 @@ db_exec_batch(struct db_stmt *v, size_t n)
 				snprintf(db_state, sizeof(db_state), "08006");
 		} else
 			db_classify(err);
-		if (!db_down || in_tx) {
-			/* A statement error, or a broken transaction: report it. */
-			if (db_down)
-				log_err("database unavailable in a transaction: %s (SQLSTATE %s)",
-				    db_cause(), db_state[0] ? db_state : "-");
-			else
-				log_err("statement failed: SQLSTATE %s: %s",
-				    db_state[0] ? db_state : "-",
-				    err != NULL ? PQresultErrorField(err, PG_DIAG_MESSAGE_PRIMARY) : "?");
-			PQclear(err);
-			if (db_down)
-				db_drop();
-			return -1;
-		}
+		rc = db_after_failure(err, in_tx);
 		PQclear(err);
-		if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK ||
-		    strncmp(db_state, "57P", 3) == 0 || strncmp(db_state, "08", 2) == 0)
-			db_drop();	/* reconnect and retry once */
-		else {
-			/* Read-only or full: as in db_exec, retrying now will not
-			 * help, and the session must not outlive the condition. */
-			db_drop();
+		if (rc == DB_REPORT)
+			return -1;
+		if (rc == DB_GIVE_UP)
 			break;
-		}
 	}
 	log_err("database unavailable: %s (SQLSTATE %s)", db_cause(),
 	    db_state[0] ? db_state : "-");
