@@ -113,7 +113,8 @@ token_refuse(struct req *r, struct resp *p, const char *grant_type, enum oauth_e
  * successful grant recorded the jti in the statement that wrote it
  * (lib/issue.c); a refused one records it here, so that a captured
  * assertion cannot be tried again, and a replay found here is answered as
- * one.  Expired jti rows of the client are purged now and then.
+ * one.  Then, outside any transaction, the client's expired jti rows are
+ * purged now and then.
  */
 static void
 token_assertion_jti(struct req *r, const struct client *c, const char *grant_type, time_t now,
@@ -132,13 +133,12 @@ token_assertion_jti(struct req *r, const struct client *c, const char *grant_typ
 			res->why = "internal error";
 			return;
 		}
-		e = clientjwt_record(c->id, c->assertion_jti, c->assertion_until, now, &why);
+		e = clientjwt_record(c->id, c->assertion_jti, c->assertion_until, &why);
 		if (e == OAUTH_INVALID_CLIENT) {
 			grant_audit_failure(grant_type, c->id, r->remote_addr, e, why);
 			res->error = e;
 			res->why = why;
 		}
-		return;
 	}
 	clientjwt_purge_maybe(c->id, now);
 }

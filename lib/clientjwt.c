@@ -319,8 +319,7 @@ clientjwt_purge_maybe(const char *client_id, time_t now)
 }
 
 enum oauth_error
-clientjwt_record(const char *client_id, const char *jti, long long until, time_t now,
-    const char **why)
+clientjwt_record(const char *client_id, const char *jti, long long until, const char **why)
 {
 	static const char insert_sql[] =
 	    "INSERT INTO smart.jwt_ids (client_id, jti, expires_at) "
@@ -334,7 +333,6 @@ clientjwt_record(const char *client_id, const char *jti, long long until, time_t
 	params[0] = client_id;
 	params[1] = jti;
 	params[2] = buf;
-	clientjwt_purge_maybe(client_id, now);
 	if ((res = db_exec(insert_sql, 3, params)) == NULL) {
 		*why = "database unavailable";
 		return db_unavailable() ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR;
@@ -360,5 +358,6 @@ clientjwt_record_jti(const struct jwt *jwt, const char *client_id, time_t now,
 
 	if (clientjwt_jti_of(jwt, &jti, &until, why) == -1)
 		return OAUTH_INVALID_CLIENT;
-	return clientjwt_record(client_id, jti, until, now, why);
+	clientjwt_purge_maybe(client_id, now);
+	return clientjwt_record(client_id, jti, until, why);
 }

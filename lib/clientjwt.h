@@ -88,18 +88,19 @@ int		 clientjwt_jti_of(const struct jwt *jwt, const char **jti, long long *until
 		    const char **why);
 
 /*
- * Records the jti of a verified assertion (one INSERT; expired ids of the
- * client are purged now and then).  OAUTH_OK when new; OAUTH_INVALID_CLIENT
- * when already seen (replay); OAUTH_TEMPORARILY_UNAVAILABLE or
- * OAUTH_SERVER_ERROR when the database failed.  *why is set on failure.
- * clientjwt_record takes the jti as clientjwt_jti_of gives it; the token
- * endpoint's grants record it inside the statement that writes the grant
- * instead (lib/issue.c), and call only clientjwt_purge_maybe.
+ * Records the jti of a verified assertion (one INSERT; clientjwt_record_jti
+ * also purges the client's expired ids now and then).  OAUTH_OK when new;
+ * OAUTH_INVALID_CLIENT when already seen (replay);
+ * OAUTH_TEMPORARILY_UNAVAILABLE or OAUTH_SERVER_ERROR when the database
+ * failed.  *why is set on failure.  clientjwt_record takes the jti as
+ * clientjwt_jti_of gives it, and may run inside a transaction; the token
+ * endpoint's grants record it in the statement that writes the grant
+ * (lib/issue.c), else with clientjwt_record, and purge afterwards.
  */
 enum oauth_error clientjwt_record_jti(const struct jwt *jwt, const char *client_id,
 		    time_t now, const char **why);
 enum oauth_error clientjwt_record(const char *client_id, const char *jti, long long until,
-		    time_t now, const char **why);
+		    const char **why);
 
 /* Deletes the client's expired jti rows, at most once a minute per process. */
 void		 clientjwt_purge_maybe(const char *client_id, time_t now);

@@ -298,7 +298,7 @@ grant_finish(const struct grant_req *q, const struct issue_grant *g0, struct iss
 	/* RFC 7523 §3 item 7, in the grant's own transaction. */
 	if (g->assertion_jti != NULL &&
 	    (seen = clientjwt_record(g->client_id, g->assertion_jti, g->assertion_until,
-	    q->now, &why)) != OAUTH_OK) {
+	    &why)) != OAUTH_OK) {
 		if (seen != OAUTH_INVALID_CLIENT)
 			goto dbfail;
 		db_rollback();
