@@ -19,9 +19,11 @@ import time
 
 import pytest
 
+from conftest import PROGRAMS
+from faultkit import program_pids
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WEBCTL = os.path.join(ROOT, "scripts", "webctl")
-PROGRAMS = ("discovery", "authorize", "token", "launch-uri", "fhir")
 MODES = ("fcgid", "proxy-fcgi", "lighttpd")
 PREFIXES = ("", "/smart")
 
@@ -362,22 +364,7 @@ FIXED_POOL = {"discovery": 2, "authorize": 2, "token": 4, "launch-uri": 1, "fhir
 
 def running_programs(libexec):
     """{program: number of live processes running LIBEXEC/program}."""
-    out = dict.fromkeys(PROGRAMS, 0)
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    continue
-        except OSError:
-            continue
-        for p in PROGRAMS:
-            if argv0 == os.path.join(libexec, p):
-                out[p] += 1
-    return out
+    return {p: len(pids) for p, pids in program_pids(libexec).items()}
 
 
 @pytest.mark.parametrize("mode", ("proxy-fcgi", "lighttpd"))
