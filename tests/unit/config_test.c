@@ -45,6 +45,11 @@ static const struct row rows[] = {
 	{ "integer with junk", BASE "code_lifetime = 60s\n", { { NULL } }, 0, "code_lifetime must be an integer" },
 	{ "integer out of range", BASE "code_lifetime = 3600\n", { { NULL } }, 0, "from 10 to 600" },
 	{ "negative integer", BASE "access_token_lifetime = -5\n", { { NULL } }, 0, "access_token_lifetime" },
+	{ "queue wait bound of 0 turns shedding off", BASE "max_queue_wait_ms = 0\n", { { NULL } }, 1, NULL },
+	{ "queue wait bound at its maximum", BASE "max_queue_wait_ms = 600000\n", { { NULL } }, 1, NULL },
+	{ "queue wait bound over its maximum", BASE "max_queue_wait_ms = 600001\n", { { NULL } }, 0, "from 0 to 600000" },
+	{ "negative queue wait bound", BASE "max_queue_wait_ms = -1\n", { { NULL } }, 0, "max_queue_wait_ms" },
+	{ "queue wait bound with a unit", BASE "max_queue_wait_ms = 5s\n", { { NULL } }, 0, "max_queue_wait_ms must be an integer" },
 	{ "empty value", BASE "tenant =\n", { { NULL } }, 0, "tenant must be" },
 	{ "bad tenant", BASE "tenant = a b\n", { { NULL } }, 0, "tenant must be" },
 	{ "http for a public host refused", BASE "fhir_base = http://ehr.example.org/fhir\n", { { NULL } }, 0, "must use https" },
@@ -162,6 +167,7 @@ test_derived(void)
 	T_EQ_STR(cfg.fhir_path, "/smart/fhir", "fhir_path is the path of fhir_base");
 	T_EQ_INT(cfg.access_token_lifetime, 900, "environment overrides default");
 	T_EQ_INT(cfg.code_lifetime, 60, "code lifetime defaults to 60 s");
+	T_EQ_INT(cfg.max_queue_wait_ms, 5000, "queue wait bound defaults to 5000 ms");
 	T_EQ_STR(cfg.fhir_backend, "builtin", "builtin backend by default");
 	T_OK(cfg.tenant == NULL, "tenant unset by default");
 	config_free(&cfg);
